@@ -1,0 +1,61 @@
+import { EXIT_USAGE, type CliCommand, type CliIo } from './cliIo';
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<CliCommand>;
+}
+
+// Each command loads its module only when chosen, so `scan` never pays for the Event Hubs
+// client and start-up stays cheap.
+const commands: Record<string, CommandEntry> = {
+  scan: {
+    summary: 'scan audit log files or standard input and print alerts',
+    load: async () => (await import('./scanCommand')).scanCommand,
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(
+    ([name, entry]) => `  ${name.padEnd(18)}${entry.summary}`,
+  );
+
+  return ['Usage: npm run cli -- <command> [options]', '', 'Commands:', ...lines, ''].join('\n');
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stderr.write(usage());
+
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+
+  const entry = commands[name];
+  if (entry === undefined) {
+    io.stderr.write(`Unknown command "${name}".\n\n${usage()}`);
+
+    return EXIT_USAGE;
+  }
+
+  const command = await entry.load();
+
+  return command(args, io);
+}
+
+if (require.main === module) {
+  const io: CliIo = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  };
+  runCli(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

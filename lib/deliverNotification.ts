@@ -1,0 +1,240 @@
+import { Webhook } from 'standardwebhooks';
+
+import type { Destination } from './destination';
+import { DeliveryError } from './deliveryError';
+import type { Notification } from './notification';
+
+export interface DeliveryOptions {
+  /** Time allowed for one HTTP attempt. */
+  timeoutMs: number;
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  /** First backoff; it doubles per attempt, with jitter, up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** The longest Retry-After that is waited out; a longer one ends the attempts for now. */
+  maxRetryAfterMs: number;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => Date;
+}
+
+export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
+  timeoutMs: 10_000,
+  maxAttempts: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 30_000,
+};
+
+export interface DeliveryOutcome {
+  destination: string;
+  delivered: boolean;
+  attempts: number;
+  status: number | undefined;
+  error?: DeliveryError;
+  /** What the destination asked to wait before the next try, when it said so. */
+  retryAfterMs?: number;
+}
+
+const USER_AGENT = 'guest-invite-detector/1';
+
+/** Teams Workflows "When a Teams webhook request is received" takes a message with a card. */
+export function teamsMessageBody(notification: Notification): unknown {
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        contentUrl: null,
+        content: notification.card,
+      },
+    ],
+  };
+}
+
+export interface OutgoingRequest {
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** The exact bytes and headers sent; generic webhooks are signed the Standard Webhooks way. */
+export function buildRequest(
+  destination: Destination,
+  notification: Notification,
+  now: Date,
+): OutgoingRequest {
+  const body = JSON.stringify(
+    destination.kind === 'teams' ? teamsMessageBody(notification) : notification.json,
+  );
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'user-agent': USER_AGENT,
+  };
+  if (destination.kind === 'webhook') {
+    const timestamp = new Date(Math.floor(now.getTime() / 1000) * 1000);
+    headers['webhook-id'] = notification.id;
+    headers['webhook-timestamp'] = String(timestamp.getTime() / 1000);
+    if (destination.signingSecret !== undefined) {
+      headers['webhook-signature'] = new Webhook(destination.signingSecret).sign(
+        notification.id,
+        timestamp,
+        body,
+      );
+    }
+  }
+
+  return { body, headers };
+}
+
+/**
+ * Posts one notification to one destination: a timeout per attempt, retries with
+ * exponential backoff on network errors, timeouts, 408, 429 and 5xx, honouring Retry-After.
+ * Redirects are not followed (a webhook must not be bounced elsewhere). Never throws.
+ */
+export async function deliverNotification(
+  destination: Destination,
+  notification: Notification,
+  options: DeliveryOptions = DEFAULT_DELIVERY_OPTIONS,
+): Promise<DeliveryOutcome> {
+  const doFetch = options.fetch ?? fetch;
+  const sleep = options.sleep ?? defaultSleep;
+  const now = options.now ?? (() => new Date());
+  let lastStatus: number | undefined;
+  let lastProblem = 'no attempt was made';
+
+  for (let attempt = 1; attempt <= options.maxAttempts; attempt += 1) {
+    // Signed afresh per attempt so the timestamp stays inside receivers' tolerance.
+    const request = buildRequest(destination, notification, now());
+    let retryAfterMs: number | undefined;
+    try {
+      const response = await doFetch(destination.url, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      lastStatus = response.status;
+      const responseText = await readSmallBody(response);
+      const throttled = response.status === 429 || isTeamsThrottleBody(destination, responseText);
+      if (response.status >= 200 && response.status < 300 && !throttled) {
+        return {
+          destination: destination.label,
+          delivered: true,
+          attempts: attempt,
+          status: response.status,
+        };
+      }
+
+      lastProblem = throttled
+        ? 'throttled (429)'
+        : `the destination answered HTTP ${response.status}`;
+      if (!throttled && !isRetryableStatus(response.status)) {
+        return failure(destination, attempt, lastStatus, lastProblem);
+      }
+      retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
+    } catch (error) {
+      lastStatus = undefined;
+      lastProblem = describeNetworkError(error, options.timeoutMs);
+    }
+
+    if (attempt === options.maxAttempts) {
+      break;
+    }
+    if (retryAfterMs !== undefined && retryAfterMs > options.maxRetryAfterMs) {
+      return {
+        ...failure(
+          destination,
+          attempt,
+          lastStatus,
+          `${lastProblem}; it asked to wait ${Math.ceil(retryAfterMs / 1000)} s`,
+        ),
+        retryAfterMs,
+      };
+    }
+    await sleep(retryAfterMs ?? backoffDelay(attempt, options));
+  }
+
+  return failure(destination, options.maxAttempts, lastStatus, lastProblem);
+}
+
+function failure(
+  destination: Destination,
+  attempts: number,
+  status: number | undefined,
+  problem: string,
+): DeliveryOutcome {
+  return {
+    destination: destination.label,
+    delivered: false,
+    attempts,
+    status,
+    error: new DeliveryError(destination.label, attempts, status, problem),
+  };
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Teams has answered throttling with a success status whose body reports the 429
+ * ("Microsoft Teams endpoint returned HTTP error 429 ..."); that is not a delivery.
+ */
+export function isTeamsThrottleBody(destination: Destination, body: string): boolean {
+  return (
+    destination.kind === 'teams' && /\b429\b/.test(body) && /error|throttl|too many/i.test(body)
+  );
+}
+
+/** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: Date): number | undefined {
+  if (value === null || value.trim() === '') {
+    return undefined;
+  }
+
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) {
+    return Number(trimmed) * 1000;
+  }
+
+  const at = Date.parse(trimmed);
+
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
+}
+
+export function backoffDelay(attempt: number, options: DeliveryOptions): number {
+  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
+
+  // Full jitter in the upper half keeps retries from many instances apart.
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+async function readSmallBody(response: Response): Promise<string> {
+  try {
+    const text = await response.text();
+
+    return text.slice(0, 2048);
+  } catch {
+    // The status is what matters; an unreadable body is not a reason to retry.
+    return '';
+  }
+}
+
+/** Says what went wrong from the error code only: fetch's own messages can carry the URL. */
+function describeNetworkError(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return `no answer within ${timeoutMs} ms`;
+  }
+
+  const cause =
+    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+
+  return code === undefined ? 'a network error' : `a network error (${code})`;
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

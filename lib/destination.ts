@@ -1,0 +1,59 @@
+import { ConfigurationError } from './configurationError';
+
+export type DestinationKind = 'teams' | 'webhook';
+
+/** Where notifications go. `label` is what logs and errors say: never the URL. */
+export interface Destination {
+  kind: DestinationKind;
+  label: string;
+  url: URL;
+  /** Standard Webhooks secret (`whsec_...`), generic webhooks only. */
+  signingSecret?: string;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * Parses a setting holding one or more URLs separated by whitespace or commas. Only https
+ * is accepted, except plain http to this machine (local receivers, tests). The message
+ * names the setting and the position, never the URL itself: it may carry a signature.
+ */
+export function parseDestinations(
+  setting: string,
+  value: string | undefined,
+  kind: DestinationKind,
+  signingSecret?: string,
+): Destination[] {
+  if (value === undefined || value.trim() === '') {
+    return [];
+  }
+
+  const parts = value.split(/[\s,]+/).filter((part) => part !== '');
+
+  return parts.map((part, index) => {
+    const position = parts.length > 1 ? ` (URL ${index + 1} of ${parts.length})` : '';
+    let url: URL;
+    try {
+      url = new URL(part);
+    } catch {
+      throw new ConfigurationError(setting, `is not a valid absolute URL${position}`);
+    }
+    if (url.username !== '' || url.password !== '') {
+      throw new ConfigurationError(setting, `must not carry a user name or password${position}`);
+    }
+    const loopback = LOOPBACK_HOSTS.has(url.hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+      throw new ConfigurationError(
+        setting,
+        `must be an https URL (plain http is accepted only for localhost)${position}`,
+      );
+    }
+
+    const destination: Destination = { kind, label: `${kind}#${index + 1}`, url };
+    if (signingSecret !== undefined && kind === 'webhook') {
+      destination.signingSecret = signingSecret;
+    }
+
+    return destination;
+  });
+}

@@ -1,0 +1,106 @@
+import { buildAlert, type Alert } from './alert';
+import type { Allowlist } from './allowlist';
+import { UnparsableElement, type LocatedElement } from './auditInput';
+import type { AllowlistProvider } from './cachedAllowlist';
+import { evaluateApproval } from './evaluateApproval';
+import { findGuestInvitation, type GuestInvitation } from './guestInvitation';
+import { normalizeAuditRecord } from './normalizeAuditRecord';
+
+export interface DetectionProblem {
+  where: string;
+  reason: string;
+}
+
+/** Counts for one batch or one scan, as logged per batch. */
+export interface DetectionSummary {
+  records: number;
+  invitations: number;
+  approved: number;
+  alerts: number;
+  unreadable: number;
+  /** Records of other log categories (sign-ins and the like), skipped on purpose. */
+  ignored: number;
+}
+
+export interface DetectionResult {
+  alerts: Alert[];
+  problems: DetectionProblem[];
+  summary: DetectionSummary;
+  /** Set when the allowlist could not be read; every invitation then alerts. */
+  allowlistError?: string;
+}
+
+export function emptySummary(): DetectionSummary {
+  return { records: 0, invitations: 0, approved: 0, alerts: 0, unreadable: 0, ignored: 0 };
+}
+
+/**
+ * Runs the rule over a batch of input elements. Reading is synchronous and cheap for the
+ * records that are not invitations; the allowlist is asked for once, and only when the batch
+ * holds an invitation. A broken element is reported and skipped, never thrown.
+ */
+export async function detectInvitations(
+  elements: Iterable<LocatedElement>,
+  allowlist: AllowlistProvider,
+  now: Date,
+): Promise<DetectionResult> {
+  const summary = emptySummary();
+  const problems: DetectionProblem[] = [];
+  const invitations: GuestInvitation[] = [];
+
+  for (const { where, element } of elements) {
+    summary.records += 1;
+    if (element instanceof UnparsableElement) {
+      summary.unreadable += 1;
+      problems.push({ where, reason: element.reason });
+      continue;
+    }
+
+    const outcome = normalizeAuditRecord(element);
+    if (outcome.kind === 'unreadable') {
+      summary.unreadable += 1;
+      problems.push({ where, reason: outcome.reason });
+    } else if (outcome.kind === 'ignored') {
+      summary.ignored += 1;
+    } else {
+      const invitation = findGuestInvitation(outcome.record);
+      if (invitation !== undefined) {
+        invitations.push(invitation);
+      }
+    }
+  }
+
+  summary.invitations = invitations.length;
+  const result: DetectionResult = { alerts: [], problems, summary };
+  if (invitations.length === 0) {
+    return result;
+  }
+
+  let current: Allowlist | undefined;
+  try {
+    current = await allowlist.get();
+  } catch (error) {
+    result.allowlistError = error instanceof Error ? error.message : String(error);
+  }
+
+  for (const invitation of invitations) {
+    const decision = evaluateApproval(invitation, current, now);
+    if (decision.approved) {
+      summary.approved += 1;
+    } else {
+      result.alerts.push(buildAlert(invitation, decision.reason, now));
+    }
+  }
+  summary.alerts = result.alerts.length;
+
+  return result;
+}
+
+export function addSummaries(total: DetectionSummary, part: DetectionSummary): void {
+  total.records += part.records;
+  total.invitations += part.invitations;
+  total.approved += part.approved;
+  total.alerts += part.alerts;
+  total.unreadable += part.unreadable;
+  total.ignored += part.ignored;
+}

@@ -1,0 +1,39 @@
+import {
+  deliverNotification,
+  type DeliveryOptions,
+  type DeliveryOutcome,
+} from './deliverNotification';
+import type { Destination } from './destination';
+import type { Notification } from './notification';
+
+export interface DispatchReport {
+  delivered: number;
+  failed: number;
+  outcomes: (DeliveryOutcome & { notificationId: string })[];
+}
+
+/**
+ * Sends every notification to every destination. Destinations are served side by side, so a
+ * slow or failing one never holds up another; within one destination messages go in order.
+ */
+export async function dispatchNotifications(
+  notifications: Notification[],
+  destinations: Destination[],
+  options: DeliveryOptions,
+): Promise<DispatchReport> {
+  const perDestination = await Promise.all(
+    destinations.map(async (destination) => {
+      const outcomes: DispatchReport['outcomes'] = [];
+      for (const notification of notifications) {
+        const outcome = await deliverNotification(destination, notification, options);
+        outcomes.push({ ...outcome, notificationId: notification.id });
+      }
+
+      return outcomes;
+    }),
+  );
+  const outcomes = perDestination.flat();
+  const delivered = outcomes.filter((outcome) => outcome.delivered).length;
+
+  return { delivered, failed: outcomes.length - delivered, outcomes };
+}

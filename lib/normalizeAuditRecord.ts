@@ -1,0 +1,288 @@
+import type { AdditionalDetail, AuditRecord, Initiator, TargetResource } from './auditRecord';
+import {
+  dynamicColumn,
+  field,
+  isJsonObject,
+  objectOrUndefined,
+  text,
+  type JsonObject,
+} from './jsonFields';
+
+/** What reading one element of the input gave. */
+export type RecordOutcome =
+  | { kind: 'audit'; record: AuditRecord }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'unreadable'; reason: string };
+
+// Graph's operationResult enum, which old resource-log records carry as a number.
+const NUMERIC_RESULTS = ['success', 'failure', 'timeout', 'unknownfuturevalue'];
+
+/**
+ * Turns one parsed element of any supported shape into an AuditRecord.
+ * Records of other log categories (sign-ins, provisioning, ...) are ignored, not errors;
+ * anything that is not a recognisable record is unreadable, with the reason.
+ */
+export function normalizeAuditRecord(element: unknown): RecordOutcome {
+  if (!isJsonObject(element)) {
+    return { kind: 'unreadable', reason: `expected a JSON object, got ${describeType(element)}` };
+  }
+
+  if (Object.hasOwn(element, 'properties')) {
+    return readResourceLogRecord(element);
+  }
+  if (Object.hasOwn(element, 'activityDisplayName') || Object.hasOwn(element, 'initiatedBy')) {
+    return audit(readGraphRecord(element));
+  }
+  if (
+    Object.hasOwn(element, 'OperationName') ||
+    Object.hasOwn(element, 'ActivityDisplayName') ||
+    Object.hasOwn(element, 'InitiatedBy')
+  ) {
+    return readLogAnalyticsRow(element);
+  }
+
+  return {
+    kind: 'unreadable',
+    reason:
+      'not an Entra audit record: expected a resource-log record with "properties", a Graph ' +
+      'directoryAudit with "activityDisplayName" or a Log Analytics row with "OperationName"',
+  };
+}
+
+function audit(record: AuditRecord): RecordOutcome {
+  return { kind: 'audit', record };
+}
+
+/** Azure Monitor resource-log record, as Entra diagnostic settings stream it to Event Hubs. */
+function readResourceLogRecord(element: JsonObject): RecordOutcome {
+  const properties = element.properties;
+  if (!isJsonObject(properties)) {
+    return {
+      kind: 'unreadable',
+      reason: `"properties" must be an object, got ${describeType(properties)}`,
+    };
+  }
+
+  const logCategory = text(element.category);
+  // Pre-GA records used the category "Audit" and a flat property bag.
+  if (logCategory !== undefined && logCategory.toLowerCase() === 'audit') {
+    return audit(readPreviewResourceLogRecord(element, properties));
+  }
+  if (logCategory !== undefined && logCategory.toLowerCase() !== 'auditlogs') {
+    return { kind: 'ignored', reason: `log category ${logCategory.slice(0, 64)}` };
+  }
+
+  return audit({
+    shape: 'resource-log',
+    id: text(properties.id),
+    category: text(properties.category),
+    activity: text(properties.activityDisplayName),
+    operationName: text(element.operationName),
+    result: normalizeResult(properties.result ?? element.resultType),
+    resultReason: text(properties.resultReason) ?? text(element.resultDescription),
+    time: text(properties.activityDateTime) ?? text(element.time),
+    tenantId: text(element.tenantId) ?? tenantFromResourceId(element.resourceId),
+    correlationId: text(properties.correlationId) ?? text(element.correlationId),
+    loggedByService: text(properties.loggedByService),
+    initiatedBy: readInitiator(properties.initiatedBy),
+    targetResources: readTargets(properties.targetResources),
+    additionalDetails: readAdditionalDetails(properties.additionalDetails),
+  });
+}
+
+function readPreviewResourceLogRecord(element: JsonObject, properties: JsonObject): AuditRecord {
+  const identity = text(element.identity);
+  const identityIsUpn = text(properties.identityType)?.toUpperCase() === 'UPN';
+
+  return {
+    shape: 'resource-log',
+    id: undefined,
+    category: text(properties.auditEventCategory),
+    activity: text(element.operationName),
+    operationName: text(element.operationName),
+    result: normalizeResult(element.resultType),
+    resultReason: undefined,
+    time: text(element.time),
+    tenantId: text(element.tenantId),
+    correlationId: text(element.correlationId),
+    loggedByService: undefined,
+    initiatedBy:
+      identity !== undefined && identityIsUpn
+        ? {
+            type: 'user',
+            id: undefined,
+            userPrincipalName: identity,
+            displayName: undefined,
+            ipAddress: undefined,
+          }
+        : { type: 'unknown' },
+    targetResources: [],
+    additionalDetails: [],
+  };
+}
+
+/** Microsoft Graph `directoryAudit`; it carries no tenant id of its own. */
+function readGraphRecord(element: JsonObject): AuditRecord {
+  return {
+    shape: 'graph',
+    id: text(element.id),
+    category: text(element.category),
+    activity: text(element.activityDisplayName),
+    operationName: undefined,
+    result: normalizeResult(element.result),
+    resultReason: text(element.resultReason),
+    time: text(element.activityDateTime),
+    tenantId: undefined,
+    correlationId: text(element.correlationId),
+    loggedByService: text(element.loggedByService),
+    initiatedBy: readInitiator(element.initiatedBy),
+    targetResources: readTargets(field(element, 'targetResources', 'targetResource')),
+    additionalDetails: readAdditionalDetails(element.additionalDetails),
+  };
+}
+
+/** A row of the Log Analytics `AuditLogs` table; `TenantId` there is the workspace's. */
+function readLogAnalyticsRow(element: JsonObject): RecordOutcome {
+  const table = text(element.Type);
+  if (table !== undefined && table.toLowerCase() !== 'auditlogs') {
+    return { kind: 'ignored', reason: `Log Analytics table ${table.slice(0, 64)}` };
+  }
+
+  return audit({
+    shape: 'log-analytics',
+    id: text(element.Id),
+    category: text(element.Category),
+    activity: text(element.ActivityDisplayName),
+    operationName: text(element.OperationName),
+    result: normalizeResult(element.Result),
+    resultReason: text(element.ResultReason),
+    time: text(element.ActivityDateTime) ?? text(element.TimeGenerated),
+    tenantId: text(element.AADTenantId),
+    correlationId: text(element.CorrelationId),
+    loggedByService: text(element.LoggedByService),
+    initiatedBy: readInitiator(dynamicColumn(element.InitiatedBy)),
+    targetResources: readTargets(dynamicColumn(element.TargetResources)),
+    additionalDetails: readAdditionalDetails(dynamicColumn(element.AdditionalDetails)),
+  });
+}
+
+/**
+ * `initiatedBy` is `{user}`, `{app}`, `{user, app: null}` or `{}` in real data. A user or app
+ * object whose identifying fields are all empty does not count as naming anyone.
+ */
+export function readInitiator(value: unknown): Initiator {
+  const initiatedBy = objectOrUndefined(value);
+  if (initiatedBy === undefined) {
+    return { type: 'unknown' };
+  }
+
+  const user = objectOrUndefined(field(initiatedBy, 'user'));
+  if (user !== undefined) {
+    const id = text(user.id);
+    const userPrincipalName = text(user.userPrincipalName);
+    if (id !== undefined || userPrincipalName !== undefined) {
+      return {
+        type: 'user',
+        id,
+        userPrincipalName,
+        displayName: text(user.displayName),
+        ipAddress: text(user.ipAddress),
+      };
+    }
+  }
+
+  const app = objectOrUndefined(field(initiatedBy, 'app'));
+  if (app !== undefined) {
+    const appId = text(app.appId);
+    const servicePrincipalId = text(app.servicePrincipalId);
+    const displayName = text(app.displayName);
+    if (appId !== undefined || servicePrincipalId !== undefined || displayName !== undefined) {
+      return {
+        type: 'app',
+        appId,
+        servicePrincipalId,
+        displayName,
+        servicePrincipalName: text(app.servicePrincipalName),
+      };
+    }
+  }
+
+  return { type: 'unknown' };
+}
+
+function readTargets(value: unknown): TargetResource[] {
+  if (!Array.isArray(value)) {
+    return [];
+  }
+
+  const targets: TargetResource[] = [];
+  for (const item of value) {
+    if (!isJsonObject(item)) {
+      continue;
+    }
+    targets.push({
+      id: text(item.id),
+      type: text(field(item, 'type')),
+      displayName: text(item.displayName),
+      userPrincipalName: text(field(item, 'userPrincipalName')),
+    });
+  }
+
+  return targets;
+}
+
+function readAdditionalDetails(value: unknown): AdditionalDetail[] {
+  if (!Array.isArray(value)) {
+    return [];
+  }
+
+  const details: AdditionalDetail[] = [];
+  for (const item of value) {
+    if (!isJsonObject(item)) {
+      continue;
+    }
+    const key = text(field(item, 'key'));
+    if (key === undefined) {
+      continue;
+    }
+    const raw = field(item, 'value');
+    details.push({
+      key,
+      value: typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : text(raw),
+    });
+  }
+
+  return details;
+}
+
+/** `success`, `failure`, `timeout`; old records carry Graph's enum as a number, one test set `failed`. */
+export function normalizeResult(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isInteger(value)) {
+    return NUMERIC_RESULTS[value] ?? String(value);
+  }
+
+  const result = text(value)?.trim().toLowerCase();
+  if (result === 'failed') {
+    return 'failure';
+  }
+
+  return result;
+}
+
+function tenantFromResourceId(value: unknown): string | undefined {
+  const resourceId = text(value);
+  const match = resourceId === undefined ? null : /^\/tenants\/([^/]+)\//i.exec(resourceId);
+
+  return match?.[1];
+}
+
+export function describeType(value: unknown): string {
+  if (value === null) {
+    return 'null';
+  }
+  if (Array.isArray(value)) {
+    return 'an array';
+  }
+
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}

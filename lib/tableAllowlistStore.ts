@@ -1,0 +1,169 @@
+import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
+
+import { allowlistEntrySchema, describeIssues, type AllowlistEntry } from './allowlistEntry';
+import { decodeTableKey, encodeTableKey } from './tableKey';
+
+/** All entries share one partition: the allowlist is small and read whole. */
+export const ALLOWLIST_PARTITION = 'inviter';
+
+/** An entry as stored, with who made and last changed it. */
+export interface StoredAllowlistEntry extends AllowlistEntry {
+  etag: string;
+  createdBy?: string;
+  createdAt?: string;
+  updatedBy?: string;
+  updatedAt?: string;
+}
+
+interface AllowlistEntity {
+  partitionKey: string;
+  rowKey: string;
+  inviter: string;
+  expiresAt?: string;
+  /** Table Storage has no arrays: the domains are a JSON array in a string. */
+  allowedDomains?: string;
+  note?: string;
+  createdBy?: string;
+  createdAt?: string;
+  updatedBy?: string;
+  updatedAt?: string;
+}
+
+export interface AllowlistListing {
+  entries: StoredAllowlistEntry[];
+  /** Entities that are not valid entries; they approve nothing and are reported, not thrown. */
+  problems: string[];
+}
+
+/** The allowlist kept in Azure Table Storage, one entity per inviter key. */
+export class TableAllowlistStore {
+  constructor(private readonly client: TableClient) {}
+
+  async ensureTable(): Promise<void> {
+    await this.client.createTable();
+  }
+
+  async listEntries(): Promise<AllowlistListing> {
+    const entries: StoredAllowlistEntry[] = [];
+    const problems: string[] = [];
+    const pages = this.client.listEntities<AllowlistEntity>({
+      queryOptions: { filter: odata`PartitionKey eq ${ALLOWLIST_PARTITION}` },
+    });
+    for await (const entity of pages) {
+      const read = readEntity(entity);
+      if (typeof read === 'string') {
+        problems.push(read);
+      } else {
+        entries.push(read);
+      }
+    }
+
+    return { entries, problems };
+  }
+
+  async getEntry(inviter: string): Promise<StoredAllowlistEntry | undefined> {
+    try {
+      const entity = await this.client.getEntity<AllowlistEntity>(
+        ALLOWLIST_PARTITION,
+        encodeTableKey(inviter),
+      );
+      const read = readEntity(entity);
+
+      return typeof read === 'string' ? undefined : read;
+    } catch (error) {
+      if (isNotFound(error)) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /** Creates or replaces an entry; `entry.inviter` must already be in normal form. */
+  async upsertEntry(
+    entry: AllowlistEntry,
+    audit: Pick<StoredAllowlistEntry, 'createdBy' | 'createdAt' | 'updatedBy' | 'updatedAt'> = {},
+  ): Promise<void> {
+    await this.client.upsertEntity(toEntity(entry, audit), 'Replace');
+  }
+
+  async deleteEntry(inviter: string): Promise<boolean> {
+    try {
+      await this.client.deleteEntity(ALLOWLIST_PARTITION, encodeTableKey(inviter));
+
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) {
+        return false;
+      }
+      throw error;
+    }
+  }
+}
+
+export function toEntity(
+  entry: AllowlistEntry,
+  audit: Pick<StoredAllowlistEntry, 'createdBy' | 'createdAt' | 'updatedBy' | 'updatedAt'>,
+): AllowlistEntity {
+  const entity: AllowlistEntity = {
+    partitionKey: ALLOWLIST_PARTITION,
+    rowKey: encodeTableKey(entry.inviter),
+    inviter: entry.inviter,
+  };
+  if (entry.expiresAt !== undefined) entity.expiresAt = entry.expiresAt;
+  if (entry.allowedDomains !== undefined)
+    entity.allowedDomains = JSON.stringify(entry.allowedDomains);
+  if (entry.note !== undefined) entity.note = entry.note;
+  if (audit.createdBy !== undefined) entity.createdBy = audit.createdBy;
+  if (audit.createdAt !== undefined) entity.createdAt = audit.createdAt;
+  if (audit.updatedBy !== undefined) entity.updatedBy = audit.updatedBy;
+  if (audit.updatedAt !== undefined) entity.updatedAt = audit.updatedAt;
+
+  return entity;
+}
+
+/** A valid entry, or a sentence saying what is wrong with the entity. */
+export function readEntity(
+  entity: TableEntityResult<AllowlistEntity>,
+): StoredAllowlistEntry | string {
+  const where = `allowlist entity "${decodeTableKey(entity.rowKey ?? '')}"`;
+  let allowedDomains: unknown;
+  if (entity.allowedDomains !== undefined && entity.allowedDomains !== null) {
+    try {
+      allowedDomains = JSON.parse(entity.allowedDomains) as unknown;
+    } catch {
+      return `${where}: allowedDomains is not a JSON array`;
+    }
+  }
+
+  const parsed = allowlistEntrySchema.safeParse(
+    dropUndefined({
+      inviter: entity.inviter,
+      expiresAt: entity.expiresAt ?? undefined,
+      allowedDomains,
+      note: entity.note ?? undefined,
+    }),
+  );
+  if (!parsed.success) {
+    return `${where}: ${describeIssues(parsed.error).join('; ')}`;
+  }
+  if (encodeTableKey(parsed.data.inviter) !== entity.rowKey) {
+    return `${where}: its RowKey does not match its inviter`;
+  }
+
+  return dropUndefined({
+    ...parsed.data,
+    etag: entity.etag,
+    createdBy: entity.createdBy ?? undefined,
+    createdAt: entity.createdAt ?? undefined,
+    updatedBy: entity.updatedBy ?? undefined,
+    updatedAt: entity.updatedAt ?? undefined,
+  });
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return (error as { statusCode?: unknown } | null)?.statusCode === 404;
+}
