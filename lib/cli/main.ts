@@ -8,9 +8,17 @@ interface CommandEntry {
 // Each command loads its module only when chosen, so `scan` never pays for the Event Hubs
 // client and start-up stays cheap.
 const commands: Record<string, CommandEntry> = {
+  demo: {
+    summary: 'run the detector on the bundled sample with an in-memory Azurite allowlist',
+    load: async () => (await import('./demoCommand')).demoCommand,
+  },
   scan: {
     summary: 'scan audit log files or standard input and print alerts',
     load: async () => (await import('./scanCommand')).scanCommand,
+  },
+  'send-test-event': {
+    summary: 'send one synthetic invitation to the deployed Event Hub',
+    load: async () => (await import('./sendTestEventCommand')).sendTestEventCommand,
   },
 };
 
