@@ -35,6 +35,34 @@ export interface AllowlistListing {
   problems: string[];
 }
 
+/** One page of the allowlist, and where the next one starts (undefined on the last page). */
+export interface AllowlistPage extends AllowlistListing {
+  continuationToken: string | undefined;
+}
+
+/** What the table holds for one inviter key, valid or not, with its storage ETag. */
+export type EntryState =
+  | { kind: 'missing' }
+  | { kind: 'valid'; entry: StoredAllowlistEntry }
+  | { kind: 'invalid'; etag: string; problem: string };
+
+/** Who created and last changed an entry, and when. */
+export type EntryAuthorship = Pick<
+  StoredAllowlistEntry,
+  'createdBy' | 'createdAt' | 'updatedBy' | 'updatedAt'
+>;
+
+/**
+ * The outcome of a conditional write. Storage decides the race: of two writers holding the
+ * same ETag exactly one gets `written`, the other `precondition-failed`.
+ */
+export type ConditionalWrite =
+  | { outcome: 'written'; etag: string }
+  | { outcome: 'exists' | 'not-found' | 'precondition-failed' };
+
+export type ConditionalDelete =
+  { outcome: 'deleted' } | { outcome: 'not-found' | 'precondition-failed' };
+
 /** The allowlist kept in Azure Table Storage, one entity per inviter key. */
 export class TableAllowlistStore {
   constructor(private readonly client: TableClient) {}
@@ -78,12 +106,101 @@ export class TableAllowlistStore {
     }
   }
 
+  /** One page of entries in key order; `continuationToken` comes from the previous page. */
+  async listPage(maxPageSize: number, continuationToken?: string): Promise<AllowlistPage> {
+    const pages = this.client
+      .listEntities<AllowlistEntity>({
+        queryOptions: { filter: odata`PartitionKey eq ${ALLOWLIST_PARTITION}` },
+      })
+      .byPage({ maxPageSize, ...(continuationToken === undefined ? {} : { continuationToken }) });
+    const first = await pages.next();
+    const page = first.done === true ? undefined : first.value;
+    const entries: StoredAllowlistEntry[] = [];
+    const problems: string[] = [];
+    for (const entity of page ?? []) {
+      const read = readEntity(entity);
+      if (typeof read === 'string') {
+        problems.push(read);
+      } else {
+        entries.push(read);
+      }
+    }
+
+    return { entries, problems, continuationToken: page?.continuationToken };
+  }
+
+  /** The entity under this key as it is, so a caller can act on an invalid one too. */
+  async getEntryState(inviter: string): Promise<EntryState> {
+    let entity: TableEntityResult<AllowlistEntity>;
+    try {
+      entity = await this.client.getEntity<AllowlistEntity>(
+        ALLOWLIST_PARTITION,
+        encodeTableKey(inviter),
+      );
+    } catch (error) {
+      if (isNotFound(error)) {
+        return { kind: 'missing' };
+      }
+      throw error;
+    }
+
+    const read = readEntity(entity);
+
+    return typeof read === 'string'
+      ? { kind: 'invalid', etag: entity.etag, problem: read }
+      : { kind: 'valid', entry: read };
+  }
+
   /** Creates or replaces an entry; `entry.inviter` must already be in normal form. */
-  async upsertEntry(
-    entry: AllowlistEntry,
-    audit: Pick<StoredAllowlistEntry, 'createdBy' | 'createdAt' | 'updatedBy' | 'updatedAt'> = {},
-  ): Promise<void> {
+  async upsertEntry(entry: AllowlistEntry, audit: EntryAuthorship = {}): Promise<void> {
     await this.client.upsertEntity(toEntity(entry, audit), 'Replace');
+  }
+
+  /** Creates an entry only if none exists under its key (`exists` otherwise). */
+  async createEntry(entry: AllowlistEntry, audit: EntryAuthorship): Promise<ConditionalWrite> {
+    try {
+      const response = await this.client.createEntity(toEntity(entry, audit));
+
+      return { outcome: 'written', etag: etagOf(response) };
+    } catch (error) {
+      if (statusOf(error) === 409) {
+        return { outcome: 'exists' };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces the entity under the entry's key only while its ETag still matches `ifMatch`
+   * (`*` matches any entity that exists).
+   */
+  async replaceEntry(
+    entry: AllowlistEntry,
+    audit: EntryAuthorship,
+    ifMatch: string,
+  ): Promise<ConditionalWrite> {
+    try {
+      const response = await this.client.updateEntity(toEntity(entry, audit), 'Replace', {
+        etag: ifMatch,
+      });
+
+      return { outcome: 'written', etag: etagOf(response) };
+    } catch (error) {
+      return conditionalFailure(error);
+    }
+  }
+
+  /** Deletes the entity under this key only while its ETag still matches `ifMatch`. */
+  async deleteEntryIfMatch(inviter: string, ifMatch: string): Promise<ConditionalDelete> {
+    try {
+      await this.client.deleteEntity(ALLOWLIST_PARTITION, encodeTableKey(inviter), {
+        etag: ifMatch,
+      });
+
+      return { outcome: 'deleted' };
+    } catch (error) {
+      return conditionalFailure(error);
+    }
   }
 
   async deleteEntry(inviter: string): Promise<boolean> {
@@ -100,10 +217,7 @@ export class TableAllowlistStore {
   }
 }
 
-export function toEntity(
-  entry: AllowlistEntry,
-  audit: Pick<StoredAllowlistEntry, 'createdBy' | 'createdAt' | 'updatedBy' | 'updatedAt'>,
-): AllowlistEntity {
+export function toEntity(entry: AllowlistEntry, audit: EntryAuthorship): AllowlistEntity {
   const entity: AllowlistEntity = {
     partitionKey: ALLOWLIST_PARTITION,
     rowKey: encodeTableKey(entry.inviter),
@@ -165,5 +279,26 @@ function dropUndefined<T extends object>(value: T): T {
 }
 
 export function isNotFound(error: unknown): boolean {
-  return (error as { statusCode?: unknown } | null)?.statusCode === 404;
+  return statusOf(error) === 404;
+}
+
+function statusOf(error: unknown): unknown {
+  return (error as { statusCode?: unknown } | null)?.statusCode;
+}
+
+/** 404 and 412 are answers to a conditional request; anything else is thrown on. */
+function conditionalFailure(error: unknown): { outcome: 'not-found' | 'precondition-failed' } {
+  const status = statusOf(error);
+  if (status === 404) {
+    return { outcome: 'not-found' };
+  }
+  if (status === 412) {
+    return { outcome: 'precondition-failed' };
+  }
+  throw error;
+}
+
+function etagOf(response: { etag?: string }): string {
+  // Table Storage always answers a write with an ETag; an empty one would match nothing.
+  return response.etag ?? '';
 }
