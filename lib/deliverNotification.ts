@@ -222,14 +222,17 @@ async function readSmallBody(response: Response): Promise<string> {
   }
 }
 
-/** Says what went wrong from the error code only: fetch's own messages can carry the URL. */
+/**
+ * Says what went wrong from the error's name and code only: fetch's own messages can carry
+ * the URL. Duck-typed, because errors from fetch may come from another realm (test runners).
+ */
 function describeNetworkError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
     return `no answer within ${timeoutMs} ms`;
   }
 
-  const cause =
-    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
   const code = typeof cause?.code === 'string' ? cause.code : undefined;
 
   return code === undefined ? 'a network error' : `a network error (${code})`;
