@@ -14,6 +14,24 @@ export interface Settings {
   allowlistCacheTtlMs: number;
   destinations: Destination[];
   delivery: DeliveryOptions;
+  reliability: ReliabilitySettings;
+}
+
+/** How alerts wait, retry and expire in the outbox, and how destinations are protected. */
+export interface ReliabilitySettings {
+  /** NCRONTAB schedule of the redelivery timer (functions/redeliverAlerts.ts). */
+  redeliverySchedule: string;
+  /** How often local mode (`serve`) runs redelivery; the timer does it in Azure. */
+  localRedeliveryIntervalMs: number;
+  /** A pending alert older than this is dead-lettered and logged as an error. */
+  alertMaxAgeMs: number;
+  /** Consecutive failed deliveries after which a destination is skipped for a while. */
+  circuitBreakerFailures: number;
+  circuitBreakerCooldownMs: number;
+  /** Requests per second to one Teams webhook from one instance (Teams throttles above 4). */
+  teamsMaxRequestsPerSecond: number;
+  /** More alerts than this for one Teams webhook at once are sent as one digest card. */
+  teamsDigestThreshold: number;
 }
 
 /** Each setting the app reads, with its default and what it is for (README and sample list them). */
@@ -25,6 +43,14 @@ export const SETTING_DEFAULTS = {
   ALLOWLIST_CACHE_TTL_SECONDS: '60',
   DELIVERY_TIMEOUT_MS: String(DEFAULT_DELIVERY_OPTIONS.timeoutMs),
   DELIVERY_MAX_ATTEMPTS: String(DEFAULT_DELIVERY_OPTIONS.maxAttempts),
+  REDELIVERY_SCHEDULE: '0 */1 * * * *',
+  LOCAL_REDELIVERY_INTERVAL_SECONDS: '60',
+  ALERT_MAX_AGE_HOURS: '24',
+  CIRCUIT_BREAKER_FAILURES: '5',
+  CIRCUIT_BREAKER_COOLDOWN_SECONDS: '60',
+  // 3 rather than Teams' 4: requests spaced 250 ms apart can arrive closer than that.
+  TEAMS_MAX_REQUESTS_PER_SECOND: '3',
+  TEAMS_DIGEST_THRESHOLD: '5',
 } as const;
 
 // Table names: 3 to 63 letters and digits, starting with a letter.
@@ -53,6 +79,32 @@ export function loadSettings(env: Environment): Settings {
       timeoutMs: readInteger(env, 'DELIVERY_TIMEOUT_MS', 100, 120_000),
       maxAttempts: readInteger(env, 'DELIVERY_MAX_ATTEMPTS', 1, 10),
     },
+    reliability: readReliabilitySettings(env),
+  };
+}
+
+// Six NCRONTAB fields (second minute hour day month day-of-week), as timer triggers take them.
+const NCRONTAB_FIELD = /^[0-9A-Za-z*/,-]+$/;
+
+function readReliabilitySettings(env: Environment): ReliabilitySettings {
+  const schedule = nonEmpty(env.REDELIVERY_SCHEDULE) ?? SETTING_DEFAULTS.REDELIVERY_SCHEDULE;
+  const fields = schedule.split(/\s+/);
+  if (fields.length !== 6 || !fields.every((part) => NCRONTAB_FIELD.test(part))) {
+    throw new ConfigurationError(
+      'REDELIVERY_SCHEDULE',
+      'must be a six-field NCRONTAB expression such as "0 */1 * * * *" (every minute)',
+    );
+  }
+
+  return {
+    redeliverySchedule: fields.join(' '),
+    localRedeliveryIntervalMs:
+      readInteger(env, 'LOCAL_REDELIVERY_INTERVAL_SECONDS', 1, 3600) * 1000,
+    alertMaxAgeMs: readInteger(env, 'ALERT_MAX_AGE_HOURS', 1, 168) * 3_600_000,
+    circuitBreakerFailures: readInteger(env, 'CIRCUIT_BREAKER_FAILURES', 1, 100),
+    circuitBreakerCooldownMs: readInteger(env, 'CIRCUIT_BREAKER_COOLDOWN_SECONDS', 1, 3600) * 1000,
+    teamsMaxRequestsPerSecond: readInteger(env, 'TEAMS_MAX_REQUESTS_PER_SECOND', 1, 4),
+    teamsDigestThreshold: readInteger(env, 'TEAMS_DIGEST_THRESHOLD', 1, 100),
   };
 }
 
