@@ -83,12 +83,19 @@ export async function detectInvitations(
     result.allowlistError = error instanceof Error ? error.message : String(error);
   }
 
+  // The same record can come twice in one batch (an export and a stream overlapping, or a
+  // message sent twice); it alerts once.
+  const alertIds = new Set<string>();
   for (const invitation of invitations) {
     const decision = evaluateApproval(invitation, current, now);
     if (decision.approved) {
       summary.approved += 1;
-    } else {
-      result.alerts.push(buildAlert(invitation, decision.reason, now));
+      continue;
+    }
+    const alert = buildAlert(invitation, decision.reason, now);
+    if (!alertIds.has(alert.alertId)) {
+      alertIds.add(alert.alertId);
+      result.alerts.push(alert);
     }
   }
   summary.alerts = result.alerts.length;

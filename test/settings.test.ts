@@ -1,0 +1,79 @@
+import { ConfigurationError } from '../lib/configurationError';
+import { loadSettings } from '../lib/settings';
+
+const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+
+describe('settings', () => {
+  it('has working defaults when nothing is set', () => {
+    const settings = loadSettings({});
+
+    expect(settings).toMatchObject({
+      tables: undefined,
+      allowlistTable: 'ApprovedInviters',
+      allowlistAuditTable: 'AllowlistAudit',
+      allowlistCacheTtlMs: 60_000,
+      destinations: [],
+      delivery: { timeoutMs: 10_000, maxAttempts: 4 },
+    });
+  });
+
+  it('reads an endpoint for managed identity, destinations and the signing secret', () => {
+    const settings = loadSettings({
+      TABLES_ENDPOINT: 'https://stgid.table.core.windows.net/',
+      TEAMS_WEBHOOK_URL:
+        'https://prod.westeurope.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=x',
+      ALERT_WEBHOOK_URL: 'https://soc.example/hooks/entra',
+      ALERT_WEBHOOK_SECRET: SECRET,
+      ALLOWLIST_CACHE_TTL_SECONDS: '15',
+    });
+
+    expect(settings.tables).toEqual({
+      kind: 'endpoint',
+      endpoint: 'https://stgid.table.core.windows.net/',
+    });
+    expect(settings.allowlistCacheTtlMs).toBe(15_000);
+    expect(
+      settings.destinations.map((destination) => [destination.label, destination.signingSecret]),
+    ).toEqual([
+      ['teams#1', undefined],
+      ['webhook#1', SECRET],
+    ]);
+  });
+
+  it.each([
+    [
+      { ALLOWLIST_CACHE_TTL_SECONDS: 'soon' },
+      'Setting ALLOWLIST_CACHE_TTL_SECONDS must be a whole number from 0 to 86400.',
+    ],
+    [
+      { DELIVERY_MAX_ATTEMPTS: '0' },
+      'Setting DELIVERY_MAX_ATTEMPTS must be a whole number from 1 to 10.',
+    ],
+    [
+      { ALLOWLIST_TABLE: 'approved-inviters' },
+      'Setting ALLOWLIST_TABLE must be a table name: 3 to 63 letters and digits, starting with a letter.',
+    ],
+    [
+      { TABLES_ENDPOINT: 'http://stgid.table.core.windows.net/' },
+      'Setting TABLES_ENDPOINT must be an https URL.',
+    ],
+    [
+      { TABLES_ENDPOINT: 'https://a/', TABLES_CONNECTION_STRING: 'UseDevelopmentStorage=true' },
+      'Setting TABLES_ENDPOINT and TABLES_CONNECTION_STRING are both set',
+    ],
+    [
+      { ALERT_WEBHOOK_SECRET: 'hunter2' },
+      'Setting ALERT_WEBHOOK_SECRET must be a Standard Webhooks secret',
+    ],
+  ])('refuses %p with a message naming the setting', (env, message) => {
+    const attempt = () => loadSettings(env);
+
+    expect(attempt).toThrow(ConfigurationError);
+    expect(attempt).toThrow(message);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+});
