@@ -1,0 +1,67 @@
+import { loadSettings, type Settings } from '../settings';
+import { TableAllowlistStore } from '../tableAllowlistStore';
+import { createTableClient } from '../tableServiceClients';
+import { DestinationChangeNotifier } from './allowlistChangeNotifier';
+import {
+  createInvitersApi,
+  type InvitersApi,
+  type InvitersApiDependencies,
+  type InvitersStorage,
+} from './createInvitersApi';
+import { TableAllowlistAuditLog } from './tableAllowlistAuditLog';
+
+export interface InvitersRuntime {
+  settings: Settings;
+  api: InvitersApi;
+}
+
+/**
+ * Wires app settings to the admin API: the allowlist and audit tables (by managed identity
+ * with TABLES_ENDPOINT, or a connection string for Azurite) and the alert destinations for
+ * change notices. Throws ConfigurationError naming a wrong setting.
+ */
+export function createInvitersRuntime(
+  env: Record<string, string | undefined>,
+  overrides: Pick<InvitersApiDependencies, 'now' | 'onChange'> = {},
+): InvitersRuntime {
+  const settings = loadSettings(env);
+  let storage: InvitersStorage | undefined;
+  if (settings.tables !== undefined) {
+    const allowlist = new TableAllowlistStore(
+      createTableClient(settings.tables, settings.allowlistTable),
+    );
+    const auditLog = new TableAllowlistAuditLog(
+      createTableClient(settings.tables, settings.allowlistAuditTable),
+    );
+    storage = {
+      allowlist,
+      auditLog,
+      ensureTables: once(async () => {
+        await Promise.all([allowlist.ensureTable(), auditLog.ensureTable()]);
+      }),
+    };
+  }
+
+  const api = createInvitersApi({
+    storage,
+    notifier: new DestinationChangeNotifier(settings.destinations, settings.delivery),
+    env,
+    ...overrides,
+  });
+
+  return { settings, api };
+}
+
+/** Runs `action` until it succeeds once; a failure is not remembered, so the next call retries. */
+export function once(action: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+
+  return () => {
+    done ??= action().catch((error: unknown) => {
+      done = undefined;
+      throw error;
+    });
+
+    return done;
+  };
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+
+import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
+import { z } from 'zod';
+
+import { allowlistEntrySchema, describeIssues } from '../allowlistEntry';
+import { decodeTableKey, encodeTableKey } from '../tableKey';
+import type { AllowlistChange } from './allowlistChange';
+
+/** The largest JavaScript date in milliseconds; row keys count down from it. */
+const MAX_TIME_MS = 8_640_000_000_000_000;
+
+interface AuditEntity {
+  partitionKey: string;
+  rowKey: string;
+  inviter: string;
+  action: string;
+  /** Table Storage has no objects: the entries are JSON in strings, absent for null. */
+  before?: string;
+  after?: string;
+  changedBy: string;
+  changedByObjectId?: string;
+  changedByAppId?: string;
+  changedAt: string;
+  clientIp?: string;
+  invocationId: string;
+}
+
+export interface AuditPage {
+  changes: AllowlistChange[];
+  /** Entities that could not be read back; reported, never thrown. */
+  problems: string[];
+  continuationToken: string | undefined;
+}
+
+const storedEntrySchema = z
+  .string()
+  .transform((text, context) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'is not JSON' });
+
+      return z.NEVER;
+    }
+  })
+  .pipe(allowlistEntrySchema);
+
+const auditEntitySchema = z.object({
+  inviter: z.string(),
+  action: z.enum(['create', 'update', 'delete']),
+  before: storedEntrySchema.nullish(),
+  after: storedEntrySchema.nullish(),
+  changedBy: z.string(),
+  changedByObjectId: z.string().nullish(),
+  changedByAppId: z.string().nullish(),
+  changedAt: z.string(),
+  clientIp: z.string().nullish(),
+  invocationId: z.string().nullish(),
+});
+
+/**
+ * A row key that sorts newest first: the time counted down from the largest date, then random
+ * hex so that two changes in the same millisecond never collide (their order is then arbitrary).
+ */
+export function newAuditRecordId(changedAt: Date): string {
+  const countdown = String(MAX_TIME_MS - changedAt.getTime()).padStart(16, '0');
+
+  return `${countdown}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * The allowlist's change history in its own table: one partition per inviter (encoded key),
+ * newest first, so an inviter's history is one cheap partition query.
+ */
+export class TableAllowlistAuditLog {
+  constructor(private readonly client: TableClient) {}
+
+  async ensureTable(): Promise<void> {
+    await this.client.createTable();
+  }
+
+  async append(change: AllowlistChange): Promise<void> {
+    const entity: AuditEntity = {
+      partitionKey: encodeTableKey(change.inviter),
+      rowKey: change.id,
+      inviter: change.inviter,
+      action: change.action,
+      changedBy: change.changedBy,
+      changedAt: change.changedAt,
+      invocationId: change.invocationId,
+    };
+    if (change.before !== null) entity.before = JSON.stringify(change.before);
+    if (change.after !== null) entity.after = JSON.stringify(change.after);
+    if (change.changedByObjectId !== null) entity.changedByObjectId = change.changedByObjectId;
+    if (change.changedByAppId !== null) entity.changedByAppId = change.changedByAppId;
+    if (change.clientIp !== null) entity.clientIp = change.clientIp;
+
+    // Create, never upsert: an audit record is written once and never replaced.
+    await this.client.createEntity(entity);
+  }
+
+  /** One page of an inviter's history, newest first. */
+  async listPage(
+    inviter: string,
+    maxPageSize: number,
+    continuationToken?: string,
+  ): Promise<AuditPage> {
+    const pages = this.client
+      .listEntities<AuditEntity>({
+        queryOptions: { filter: odata`PartitionKey eq ${encodeTableKey(inviter)}` },
+      })
+      .byPage({ maxPageSize, ...(continuationToken === undefined ? {} : { continuationToken }) });
+    const first = await pages.next();
+    const page = first.done === true ? undefined : first.value;
+    const changes: AllowlistChange[] = [];
+    const problems: string[] = [];
+    for (const entity of page ?? []) {
+      const read = readAuditEntity(entity);
+      if (typeof read === 'string') {
+        problems.push(read);
+      } else {
+        changes.push(read);
+      }
+    }
+
+    return { changes, problems, continuationToken: page?.continuationToken };
+  }
+}
+
+function readAuditEntity(entity: TableEntityResult<AuditEntity>): AllowlistChange | string {
+  const parsed = auditEntitySchema.safeParse(entity);
+  if (!parsed.success) {
+    const where = `audit record "${decodeTableKey(entity.partitionKey ?? '')}/${entity.rowKey ?? ''}"`;
+
+    return `${where}: ${describeIssues(parsed.error).join('; ')}`;
+  }
+
+  const read = parsed.data;
+
+  return {
+    id: entity.rowKey ?? '',
+    inviter: read.inviter,
+    action: read.action,
+    before: read.before ?? null,
+    after: read.after ?? null,
+    changedBy: read.changedBy,
+    changedByObjectId: read.changedByObjectId ?? null,
+    changedByAppId: read.changedByAppId ?? null,
+    changedAt: read.changedAt,
+    clientIp: read.clientIp ?? null,
+    invocationId: read.invocationId ?? '',
+  };
+}
