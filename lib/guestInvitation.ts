@@ -31,7 +31,9 @@ function sameName(value: string | undefined): string | undefined {
  * or the operation name may carry it: the Sigma rule reads OperationName, Graph only has
  * activityDisplayName, and matching either is never weaker than the Sigma rule.
  */
-export function isGuestInvitationRecord(record: AuditRecord): boolean {
+export function isGuestInvitationRecord(
+  record: Pick<AuditRecord, 'category' | 'activity' | 'operationName'>,
+): boolean {
   if (sameName(record.category) !== INVITATION_CATEGORY) {
     return false;
   }

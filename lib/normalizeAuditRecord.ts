@@ -14,6 +14,25 @@ export type RecordOutcome =
   | { kind: 'ignored'; reason: string }
   | { kind: 'unreadable'; reason: string };
 
+/** The fields that tell whether a rule applies to a record; the rest is read only if one does. */
+export type AuditRecordHead = Pick<
+  AuditRecord,
+  'shape' | 'category' | 'activity' | 'operationName'
+>;
+
+/** What reading only the head of one element gave; the same kinds as RecordOutcome. */
+export type HeadOutcome =
+  | { kind: 'audit'; head: AuditRecordHead }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'unreadable'; reason: string };
+
+/** Which shape an element has, found without reading the record itself. */
+type RecognisedElement =
+  | { kind: 'resource-log' | 'preview-resource-log'; element: JsonObject; properties: JsonObject }
+  | { kind: 'graph' | 'log-analytics'; element: JsonObject }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'unreadable'; reason: string };
+
 // Graph's operationResult enum, which old resource-log records carry as a number.
 const NUMERIC_RESULTS = ['success', 'failure', 'timeout', 'unknownfuturevalue'];
 
@@ -23,22 +42,70 @@ const NUMERIC_RESULTS = ['success', 'failure', 'timeout', 'unknownfuturevalue'];
  * anything that is not a recognisable record is unreadable, with the reason.
  */
 export function normalizeAuditRecord(element: unknown): RecordOutcome {
+  const recognised = recognise(element);
+  switch (recognised.kind) {
+    case 'resource-log':
+      return audit(readResourceLogRecord(recognised.element, recognised.properties));
+    case 'preview-resource-log':
+      return audit(readPreviewResourceLogRecord(recognised.element, recognised.properties));
+    case 'graph':
+      return audit(readGraphRecord(recognised.element));
+    case 'log-analytics':
+      return audit(readLogAnalyticsRow(recognised.element));
+    case 'ignored':
+    case 'unreadable':
+      return recognised;
+  }
+}
+
+/**
+ * Reads only what decides whether a rule applies (category, activity, operation name), with
+ * the same outcome kinds and reasons as normalizeAuditRecord. Most records are not
+ * invitations, and this spares them building targets and details (and, for Log Analytics
+ * rows, parsing their JSON-text columns a second time).
+ */
+export function readAuditRecordHead(element: unknown): HeadOutcome {
+  const recognised = recognise(element);
+  switch (recognised.kind) {
+    case 'resource-log':
+      return { kind: 'audit', head: resourceLogHead(recognised.element, recognised.properties) };
+    case 'preview-resource-log':
+      return {
+        kind: 'audit',
+        head: previewResourceLogHead(recognised.element, recognised.properties),
+      };
+    case 'graph':
+      return { kind: 'audit', head: graphHead(recognised.element) };
+    case 'log-analytics':
+      return { kind: 'audit', head: logAnalyticsHead(recognised.element) };
+    case 'ignored':
+    case 'unreadable':
+      return recognised;
+  }
+}
+
+function recognise(element: unknown): RecognisedElement {
   if (!isJsonObject(element)) {
     return { kind: 'unreadable', reason: `expected a JSON object, got ${describeType(element)}` };
   }
 
   if (Object.hasOwn(element, 'properties')) {
-    return readResourceLogRecord(element);
+    return recogniseResourceLogRecord(element);
   }
   if (Object.hasOwn(element, 'activityDisplayName') || Object.hasOwn(element, 'initiatedBy')) {
-    return audit(readGraphRecord(element));
+    return { kind: 'graph', element };
   }
   if (
     Object.hasOwn(element, 'OperationName') ||
     Object.hasOwn(element, 'ActivityDisplayName') ||
     Object.hasOwn(element, 'InitiatedBy')
   ) {
-    return readLogAnalyticsRow(element);
+    const table = text(element.Type);
+    if (table !== undefined && table.toLowerCase() !== 'auditlogs') {
+      return { kind: 'ignored', reason: `Log Analytics table ${table.slice(0, 64)}` };
+    }
+
+    return { kind: 'log-analytics', element };
   }
 
   return {
@@ -54,7 +121,7 @@ function audit(record: AuditRecord): RecordOutcome {
 }
 
 /** Azure Monitor resource-log record, as Entra diagnostic settings stream it to Event Hubs. */
-function readResourceLogRecord(element: JsonObject): RecordOutcome {
+function recogniseResourceLogRecord(element: JsonObject): RecognisedElement {
   const properties = element.properties;
   if (!isJsonObject(properties)) {
     return {
@@ -66,18 +133,33 @@ function readResourceLogRecord(element: JsonObject): RecordOutcome {
   const logCategory = text(element.category);
   // Pre-GA records used the category "Audit" and a flat property bag.
   if (logCategory !== undefined && logCategory.toLowerCase() === 'audit') {
-    return audit(readPreviewResourceLogRecord(element, properties));
+    return { kind: 'preview-resource-log', element, properties };
   }
   if (logCategory !== undefined && logCategory.toLowerCase() !== 'auditlogs') {
     return { kind: 'ignored', reason: `log category ${logCategory.slice(0, 64)}` };
   }
 
-  return audit({
+  return { kind: 'resource-log', element, properties };
+}
+
+function resourceLogHead(element: JsonObject, properties: JsonObject): AuditRecordHead {
+  return {
     shape: 'resource-log',
-    id: text(properties.id),
     category: text(properties.category),
     activity: text(properties.activityDisplayName),
     operationName: text(element.operationName),
+  };
+}
+
+function readResourceLogRecord(element: JsonObject, properties: JsonObject): AuditRecord {
+  const head = resourceLogHead(element, properties);
+
+  return {
+    shape: head.shape,
+    id: text(properties.id),
+    category: head.category,
+    activity: head.activity,
+    operationName: head.operationName,
     result: normalizeResult(properties.result ?? element.resultType),
     resultReason: text(properties.resultReason) ?? text(element.resultDescription),
     time: text(properties.activityDateTime) ?? text(element.time),
@@ -87,19 +169,29 @@ function readResourceLogRecord(element: JsonObject): RecordOutcome {
     initiatedBy: readInitiator(properties.initiatedBy),
     targetResources: readTargets(properties.targetResources),
     additionalDetails: readAdditionalDetails(properties.additionalDetails),
-  });
+  };
+}
+
+function previewResourceLogHead(element: JsonObject, properties: JsonObject): AuditRecordHead {
+  return {
+    shape: 'resource-log',
+    category: text(properties.auditEventCategory),
+    activity: text(element.operationName),
+    operationName: text(element.operationName),
+  };
 }
 
 function readPreviewResourceLogRecord(element: JsonObject, properties: JsonObject): AuditRecord {
+  const head = previewResourceLogHead(element, properties);
   const identity = text(element.identity);
   const identityIsUpn = text(properties.identityType)?.toUpperCase() === 'UPN';
 
   return {
-    shape: 'resource-log',
+    shape: head.shape,
     id: undefined,
-    category: text(properties.auditEventCategory),
-    activity: text(element.operationName),
-    operationName: text(element.operationName),
+    category: head.category,
+    activity: head.activity,
+    operationName: head.operationName,
     result: normalizeResult(element.resultType),
     resultReason: undefined,
     time: text(element.time),
@@ -121,14 +213,25 @@ function readPreviewResourceLogRecord(element: JsonObject, properties: JsonObjec
   };
 }
 
-/** Microsoft Graph `directoryAudit`; it carries no tenant id of its own. */
-function readGraphRecord(element: JsonObject): AuditRecord {
+function graphHead(element: JsonObject): AuditRecordHead {
   return {
     shape: 'graph',
-    id: text(element.id),
     category: text(element.category),
     activity: text(element.activityDisplayName),
     operationName: undefined,
+  };
+}
+
+/** Microsoft Graph `directoryAudit`; it carries no tenant id of its own. */
+function readGraphRecord(element: JsonObject): AuditRecord {
+  const head = graphHead(element);
+
+  return {
+    shape: head.shape,
+    id: text(element.id),
+    category: head.category,
+    activity: head.activity,
+    operationName: head.operationName,
     result: normalizeResult(element.result),
     resultReason: text(element.resultReason),
     time: text(element.activityDateTime),
@@ -141,19 +244,25 @@ function readGraphRecord(element: JsonObject): AuditRecord {
   };
 }
 
-/** A row of the Log Analytics `AuditLogs` table; `TenantId` there is the workspace's. */
-function readLogAnalyticsRow(element: JsonObject): RecordOutcome {
-  const table = text(element.Type);
-  if (table !== undefined && table.toLowerCase() !== 'auditlogs') {
-    return { kind: 'ignored', reason: `Log Analytics table ${table.slice(0, 64)}` };
-  }
-
-  return audit({
+function logAnalyticsHead(element: JsonObject): AuditRecordHead {
+  return {
     shape: 'log-analytics',
-    id: text(element.Id),
     category: text(element.Category),
     activity: text(element.ActivityDisplayName),
     operationName: text(element.OperationName),
+  };
+}
+
+/** A row of the Log Analytics `AuditLogs` table; `TenantId` there is the workspace's. */
+function readLogAnalyticsRow(element: JsonObject): AuditRecord {
+  const head = logAnalyticsHead(element);
+
+  return {
+    shape: head.shape,
+    id: text(element.Id),
+    category: head.category,
+    activity: head.activity,
+    operationName: head.operationName,
     result: normalizeResult(element.Result),
     resultReason: text(element.ResultReason),
     time: text(element.ActivityDateTime) ?? text(element.TimeGenerated),
@@ -163,7 +272,7 @@ function readLogAnalyticsRow(element: JsonObject): RecordOutcome {
     initiatedBy: readInitiator(dynamicColumn(element.InitiatedBy)),
     targetResources: readTargets(dynamicColumn(element.TargetResources)),
     additionalDetails: readAdditionalDetails(dynamicColumn(element.AdditionalDetails)),
-  });
+  };
 }
 
 /**
