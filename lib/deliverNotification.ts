@@ -17,6 +17,10 @@ export interface DeliveryOptions {
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
+  /** Awaited before every HTTP attempt, retries included (a rate limiter's slot). */
+  beforeAttempt?: () => Promise<void>;
+  /** Told of every throttling answer, with the wait it asked for when it gave one. */
+  onThrottled?: (retryAfterMs: number | undefined) => void;
 }
 
 export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
@@ -105,6 +109,7 @@ export async function deliverNotification(
 
   for (let attempt = 1; attempt <= options.maxAttempts; attempt += 1) {
     // Signed afresh per attempt so the timestamp stays inside receivers' tolerance.
+    await options.beforeAttempt?.();
     const request = buildRequest(destination, notification, now());
     let retryAfterMs: number | undefined;
     try {
@@ -134,6 +139,9 @@ export async function deliverNotification(
         return failure(destination, attempt, lastStatus, lastProblem);
       }
       retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
+      if (throttled) {
+        options.onThrottled?.(retryAfterMs);
+      }
     } catch (error) {
       lastStatus = undefined;
       lastProblem = describeNetworkError(error, options.timeoutMs);
@@ -172,6 +180,16 @@ function failure(
     status,
     error: new DeliveryError(destination.label, attempts, status, problem),
   };
+}
+
+/**
+ * The longest one deliverNotification call can take: every attempt timing out, with the
+ * longest wait between attempts. A worker's lease on an outbox delivery must outlast it.
+ */
+export function longestDeliveryMs(options: DeliveryOptions): number {
+  const longestWait = Math.max(options.maxDelayMs, options.maxRetryAfterMs);
+
+  return options.maxAttempts * options.timeoutMs + (options.maxAttempts - 1) * longestWait;
 }
 
 export function isRetryableStatus(status: number): boolean {
