@@ -9,14 +9,33 @@ export interface AlertSinkReport {
   failed: number;
   /** One line per failed delivery: destination label and what happened, no URL. */
   failures: string[];
+  /** Alerts already claimed by an earlier delivery of the same records, so not sent again. */
+  duplicates?: number;
+  /** Deliveries left in the outbox for the redelivery timer. */
+  pending?: number;
+  /**
+   * Set when alerts could not be stored before sending. The batch must run again (the
+   * handler throws it, so the trigger's retry policy does); claims keep that from resending.
+   */
+  retryableError?: Error;
+  /** Alerts that could not be stored (sent without a claim when it was the last retry). */
+  unstored?: Alert[];
+}
+
+export interface SendOptions {
+  /**
+   * This is the trigger's last retry: an alert that cannot be stored is sent without a claim
+   * rather than lost (a later redelivery of the same records may then send it again).
+   */
+  finalAttempt?: boolean;
 }
 
 /** Where the detector hands its alerts. */
 export interface AlertSink {
-  send(alerts: Alert[]): Promise<AlertSinkReport>;
+  send(alerts: Alert[], options?: SendOptions): Promise<AlertSinkReport>;
 }
 
-/** Sends alerts straight to the configured destinations. */
+/** Sends alerts straight to the configured destinations: no claim, no outbox (scan, tests). */
 export class DirectAlertSink implements AlertSink {
   constructor(
     private readonly destinations: Destination[],

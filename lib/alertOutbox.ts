@@ -1,0 +1,378 @@
+import { createHash } from 'node:crypto';
+
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+
+import type { Alert } from './alert';
+import type { Destination } from './destination';
+import { storableText } from './storableText';
+import { StorageUnavailableError } from './storageUnavailableError';
+import { isAlreadyExists, isChangedByAnother, isNotFound } from './tableErrorStatus';
+
+/** The row holding the alert itself; it is also the claim on the alert id. */
+export const ALERT_ROW_KEY = 'alert';
+const DELIVERY_ROW_PREFIX = 'delivery-';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+/**
+ * One alert's delivery to one destination, as its outbox row says. A row is due when it is
+ * pending and `nextAttemptAt` has passed; a worker that is about to send moves
+ * `nextAttemptAt` forward first (its lease), and every write is conditional on the ETag it
+ * read, so two workers never both act on the same state.
+ */
+export interface OutboxDelivery {
+  alertId: string;
+  /** Stable per destination URL (a digest, never the URL). */
+  destinationKey: string;
+  /** The destination's label when the alert was stored, e.g. `teams#1`. */
+  destination: string;
+  status: DeliveryStatus;
+  /** HTTP deliveries tried so far (each may have retried inside it). */
+  attempts: number;
+  createdAt: string;
+  /** Where the age limit counts from: the claim, or the last replay. */
+  pendingSince: string;
+  nextAttemptAt: string;
+  lastAttemptAt: string;
+  /** What went wrong last, naming the destination by label; never a URL. */
+  lastError: string;
+  deliveredAt: string;
+  etag: string;
+}
+
+export type ClaimOutcome =
+  { kind: 'claimed'; deliveries: OutboxDelivery[] } | { kind: 'already-claimed' };
+
+type DeliveryColumns = Omit<OutboxDelivery, 'alertId' | 'etag'>;
+
+// Type aliases, not interfaces: the Tables SDK wants entities indexable by column name.
+type DeliveryEntity = DeliveryColumns & {
+  partitionKey: string;
+  rowKey: string;
+  kind: 'delivery';
+};
+
+type AlertEntity = {
+  partitionKey: string;
+  rowKey: string;
+  kind: 'alert';
+  ruleId: string;
+  auditId: string;
+  severity: string;
+  reason: string;
+  inviter: string;
+  invitee: string;
+  detectedAt: string;
+  alertJson: string;
+};
+
+/**
+ * A digest of the destination URL, so a pending alert keeps following its webhook when the
+ * destinations are reordered or one is added, and no URL (which may carry a signature) is
+ * ever written to the table.
+ */
+export function destinationKey(destination: Destination): string {
+  const digest = createHash('sha256').update(destination.url.href).digest('hex');
+
+  return `${destination.kind}-${digest.slice(0, 12)}`;
+}
+
+/**
+ * The alert outbox in Table Storage. Each alert is one partition (its alert id): a row with
+ * the alert JSON and one row per destination with its delivery state. All rows of an alert
+ * are inserted in one transaction, so inserting them is also the claim: a second insert of
+ * the same alert id, from a redelivered batch or a concurrent instance, fails with 409 as a
+ * whole and sends nothing.
+ */
+export class AlertOutbox {
+  private tableReady: Promise<void> | undefined;
+
+  constructor(private readonly client: TableClient) {}
+
+  get tableName(): string {
+    return this.client.tableName;
+  }
+
+  /**
+   * Claims the alert and stores it with one pending delivery per destination, leased to the
+   * caller until `leaseUntil`. Throws StorageUnavailableError when storage cannot answer.
+   */
+  async claim(
+    alert: Alert,
+    destinations: Destination[],
+    now: Date,
+    leaseUntil: Date,
+  ): Promise<ClaimOutcome> {
+    await this.ensureTable();
+
+    const createdAt = now.toISOString();
+    const deliveries: DeliveryEntity[] = destinations.map((destination) => ({
+      partitionKey: alert.alertId,
+      rowKey: deliveryRowKey(destinationKey(destination)),
+      kind: 'delivery',
+      destinationKey: destinationKey(destination),
+      destination: destination.label,
+      status: 'pending',
+      attempts: 0,
+      createdAt,
+      pendingSince: createdAt,
+      nextAttemptAt: leaseUntil.toISOString(),
+      lastAttemptAt: '',
+      lastError: '',
+      deliveredAt: '',
+    }));
+    const actions: TransactionAction[] = [
+      ['create', alertEntity(alert)],
+      ...deliveries.map((entity): TransactionAction => ['create', entity]),
+    ];
+
+    let etags: (string | undefined)[];
+    try {
+      const response = await this.client.submitTransaction(actions);
+      etags = response.subResponses.map((subResponse) => subResponse.etag);
+    } catch (error) {
+      if (isAlreadyExists(error)) {
+        return { kind: 'already-claimed' };
+      }
+      throw new StorageUnavailableError(this.tableName, `store alert ${alert.alertId}`, {
+        cause: error,
+      });
+    }
+
+    const claimed: OutboxDelivery[] = [];
+    for (const [index, entity] of deliveries.entries()) {
+      const etag = etags[index + 1] ?? (await this.readDelivery(entity))?.etag;
+      if (etag !== undefined) {
+        claimed.push(toDelivery(entity, etag));
+      }
+    }
+
+    return { kind: 'claimed', deliveries: claimed };
+  }
+
+  /** The stored alert, or undefined when there is none (or its JSON is unreadable). */
+  async readAlert(alertId: string): Promise<Alert | undefined> {
+    await this.ensureTable();
+
+    let entity: AlertEntity;
+    try {
+      entity = await this.client.getEntity<AlertEntity>(alertId, ALERT_ROW_KEY);
+    } catch (error) {
+      if (isNotFound(error)) {
+        return undefined;
+      }
+      throw new StorageUnavailableError(this.tableName, `read alert ${alertId}`, { cause: error });
+    }
+
+    try {
+      return JSON.parse(entity.alertJson) as Alert;
+    } catch {
+      // Only this code writes the column; an unreadable value is treated as a missing alert.
+      return undefined;
+    }
+  }
+
+  /** Pending deliveries whose next attempt is due by `now`, at most `limit` of them. */
+  async listDue(now: Date, limit: number): Promise<OutboxDelivery[]> {
+    return this.list(
+      odata`status eq ${'pending'} and nextAttemptAt le ${now.toISOString()}`,
+      limit,
+      'list due alerts',
+    );
+  }
+
+  /** Deliveries in one state, for operators and replay. */
+  async listByStatus(status: DeliveryStatus, limit: number): Promise<OutboxDelivery[]> {
+    return this.list(odata`status eq ${status}`, limit, `list ${status} alerts`);
+  }
+
+  /**
+   * Moves the next attempt to `until` so no other worker takes the delivery meanwhile.
+   * Undefined when another worker changed it first (or it is gone).
+   */
+  lease(delivery: OutboxDelivery, until: Date): Promise<OutboxDelivery | undefined> {
+    return this.update(delivery, { nextAttemptAt: until.toISOString() }, 'lease');
+  }
+
+  recordDelivered(delivery: OutboxDelivery, at: Date): Promise<OutboxDelivery | undefined> {
+    return this.update(
+      delivery,
+      {
+        status: 'delivered',
+        attempts: delivery.attempts + 1,
+        lastAttemptAt: at.toISOString(),
+        deliveredAt: at.toISOString(),
+      },
+      'record a delivery',
+    );
+  }
+
+  recordFailure(
+    delivery: OutboxDelivery,
+    at: Date,
+    problem: string,
+    nextAttemptAt: Date,
+  ): Promise<OutboxDelivery | undefined> {
+    return this.update(
+      delivery,
+      {
+        attempts: delivery.attempts + 1,
+        lastAttemptAt: at.toISOString(),
+        lastError: storableText(problem, 1024),
+        nextAttemptAt: nextAttemptAt.toISOString(),
+      },
+      'record a failed delivery',
+    );
+  }
+
+  /** Gives the delivery back without an attempt (the destination is being skipped). */
+  postpone(delivery: OutboxDelivery, until: Date): Promise<OutboxDelivery | undefined> {
+    return this.update(delivery, { nextAttemptAt: until.toISOString() }, 'postpone');
+  }
+
+  recordDead(delivery: OutboxDelivery, reason: string): Promise<OutboxDelivery | undefined> {
+    return this.update(
+      delivery,
+      { status: 'dead', lastError: storableText(reason, 1024) },
+      'record an expired delivery',
+    );
+  }
+
+  /** Makes a delivery pending again with a fresh age, to be sent by the next redelivery. */
+  reopen(delivery: OutboxDelivery, at: Date): Promise<OutboxDelivery | undefined> {
+    return this.update(
+      delivery,
+      { status: 'pending', pendingSince: at.toISOString(), nextAttemptAt: at.toISOString() },
+      'reopen',
+    );
+  }
+
+  private async update(
+    delivery: OutboxDelivery,
+    changes: Partial<DeliveryColumns>,
+    operation: string,
+  ): Promise<OutboxDelivery | undefined> {
+    try {
+      const response = await this.client.updateEntity(
+        {
+          partitionKey: delivery.alertId,
+          rowKey: deliveryRowKey(delivery.destinationKey),
+          ...changes,
+        },
+        'Merge',
+        { etag: delivery.etag },
+      );
+
+      return { ...delivery, ...changes, etag: response.etag ?? delivery.etag };
+    } catch (error) {
+      if (isChangedByAnother(error) || isNotFound(error)) {
+        return undefined;
+      }
+      throw new StorageUnavailableError(
+        this.tableName,
+        `${operation} for alert ${delivery.alertId} to ${delivery.destination}`,
+        { cause: error },
+      );
+    }
+  }
+
+  private async list(filter: string, limit: number, operation: string): Promise<OutboxDelivery[]> {
+    await this.ensureTable();
+
+    const found: OutboxDelivery[] = [];
+    try {
+      const pages = this.client
+        .listEntities<DeliveryEntity>({ queryOptions: { filter } })
+        .byPage({ maxPageSize: Math.min(limit, 1000) });
+      for await (const page of pages) {
+        for (const entity of page) {
+          if (entity.kind === 'delivery' && entity.etag !== undefined) {
+            found.push(toDelivery(entity, entity.etag));
+          }
+          if (found.length >= limit) {
+            return found;
+          }
+        }
+      }
+    } catch (error) {
+      throw new StorageUnavailableError(this.tableName, operation, { cause: error });
+    }
+
+    return found;
+  }
+
+  private async readDelivery(entity: DeliveryEntity): Promise<OutboxDelivery | undefined> {
+    try {
+      const stored = await this.client.getEntity<DeliveryEntity>(
+        entity.partitionKey,
+        entity.rowKey,
+      );
+
+      return stored.etag === undefined ? undefined : toDelivery(stored, stored.etag);
+    } catch (error) {
+      throw new StorageUnavailableError(this.tableName, `read alert ${entity.partitionKey}`, {
+        cause: error,
+      });
+    }
+  }
+
+  private ensureTable(): Promise<void> {
+    // createTable answers success when the table exists; a failure is retried by the next call.
+    this.tableReady ??= this.client.createTable().then(
+      () => undefined,
+      (error: unknown) => {
+        this.tableReady = undefined;
+        throw new StorageUnavailableError(this.tableName, 'be created', { cause: error });
+      },
+    );
+
+    return this.tableReady;
+  }
+}
+
+function deliveryRowKey(key: string): string {
+  return `${DELIVERY_ROW_PREFIX}${key}`;
+}
+
+function alertEntity(alert: Alert): AlertEntity {
+  const inviter =
+    alert.inviter.userPrincipalName ??
+    alert.inviter.appId ??
+    alert.inviter.servicePrincipalId ??
+    alert.inviter.displayName ??
+    '';
+
+  return {
+    partitionKey: alert.alertId,
+    rowKey: ALERT_ROW_KEY,
+    kind: 'alert',
+    ruleId: alert.ruleId,
+    auditId: storableText(alert.auditId, 1024),
+    severity: alert.severity,
+    reason: alert.reason,
+    inviter: storableText(inviter, 256),
+    invitee: storableText(alert.invitee.email ?? alert.invitee.userPrincipalName ?? '', 256),
+    detectedAt: alert.detectedAt,
+    // JSON.stringify escapes every control character and lone surrogate, so this is storable.
+    alertJson: JSON.stringify(alert),
+  };
+}
+
+function toDelivery(entity: DeliveryColumns & { partitionKey: string }, etag: string) {
+  const delivery: OutboxDelivery = {
+    alertId: entity.partitionKey,
+    destinationKey: entity.destinationKey,
+    destination: entity.destination,
+    status: entity.status,
+    attempts: entity.attempts,
+    createdAt: entity.createdAt,
+    pendingSince: entity.pendingSince,
+    nextAttemptAt: entity.nextAttemptAt,
+    lastAttemptAt: entity.lastAttemptAt,
+    lastError: entity.lastError,
+    deliveredAt: entity.deliveredAt,
+    etag,
+  };
+
+  return delivery;
+}
