@@ -1,14 +1,46 @@
+import { AlertOutbox } from './alertOutbox';
 import { DirectAlertSink, type AlertSink } from './alertSink';
 import { CachedAllowlist, type AllowlistProvider, type AllowlistSource } from './cachedAllowlist';
+import { CircuitBreaker } from './circuitBreaker';
+import { DeadLetterStore } from './deadLetterStore';
+import { longestDeliveryMs, type DeliveryOptions } from './deliverNotification';
+import { OutboxAlertSink } from './outboxAlertSink';
+import { OutboxDeliverer } from './outboxDeliverer';
+import { redeliverPendingAlerts, type RedeliveryReport } from './redeliverPendingAlerts';
 import { loadSettings, type Settings } from './settings';
 import { TableAllowlistStore } from './tableAllowlistStore';
 import { createTableClient } from './tableServiceClients';
+import { TeamsRateLimiter } from './teamsRateLimiter';
 
 export interface DetectorRuntime {
   settings: Settings;
   allowlist: AllowlistProvider;
+  /** The outbox sink with Table Storage; without it alerts go out directly, unclaimed. */
   sink: AlertSink;
+  /** Where unreadable records are kept; undefined without Table Storage. */
+  deadLetters: DeadLetterStore | undefined;
+  outbox: AlertOutbox | undefined;
+  /** One redelivery pass over the outbox; without Table Storage there is nothing to do. */
+  redeliver(): Promise<RedeliveryReport>;
 }
+
+/** Timings the soak run and the tests shorten; production uses the defaults. */
+export interface RuntimeOverrides {
+  delivery?: Partial<DeliveryOptions>;
+  retryDelayMs?: (attempts: number) => number;
+  leaseMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * The batch handler tries each alert briefly: two attempts and Retry-After waited out only up
+ * to 10 s, so that a slow destination holds the partition as little as possible. The timer
+ * then retries with the full settings.
+ */
+const INLINE_MAX_ATTEMPTS = 2;
+const INLINE_MAX_RETRY_AFTER_MS = 10_000;
+/** Beyond the longest single delivery, room for pacing waits and storage round trips. */
+const LEASE_MARGIN_MS = 60_000;
 
 /** Reads the allowlist from its table; invalid entities are left out (they approve nothing). */
 export class TableAllowlistSource implements AllowlistSource {
@@ -32,8 +64,16 @@ class MissingAllowlist implements AllowlistProvider {
   }
 }
 
-/** Wires settings to the allowlist and the alert destinations. Throws ConfigurationError. */
-export function createDetectorRuntime(env: Record<string, string | undefined>): DetectorRuntime {
+/**
+ * Wires settings to the allowlist, the outbox, the dead-letter table and the destinations.
+ * Nothing here touches the network; tables are created on first use. Throws
+ * ConfigurationError. One runtime is one instance: its circuit breakers and Teams pacing
+ * are shared by every invocation it serves.
+ */
+export function createDetectorRuntime(
+  env: Record<string, string | undefined>,
+  overrides: RuntimeOverrides = {},
+): DetectorRuntime {
   const settings = loadSettings(env);
   const allowlist =
     settings.tables === undefined
@@ -45,9 +85,98 @@ export function createDetectorRuntime(env: Record<string, string | undefined>): 
           settings.allowlistCacheTtlMs,
         );
 
+  const delivery: DeliveryOptions = { ...settings.delivery, ...overrides.delivery };
+  if (settings.tables === undefined) {
+    return {
+      settings,
+      allowlist,
+      sink: new DirectAlertSink(settings.destinations, delivery),
+      deadLetters: undefined,
+      outbox: undefined,
+      redeliver: () => Promise.resolve(emptyRedeliveryReport()),
+    };
+  }
+
+  const { reliability } = settings;
+  const now = overrides.now ?? (() => new Date());
+  const leaseMs = overrides.leaseMs ?? longestDeliveryMs(delivery) + LEASE_MARGIN_MS;
+  const outbox = new AlertOutbox(createTableClient(settings.tables, settings.alertOutboxTable));
+  const deadLetters = new DeadLetterStore(
+    createTableClient(settings.tables, settings.deadLetterTable),
+  );
+  const shared = {
+    outbox,
+    breaker: new CircuitBreaker({
+      failureThreshold: reliability.circuitBreakerFailures,
+      cooldownMs: reliability.circuitBreakerCooldownMs,
+      clock: () => now().getTime(),
+    }),
+    teamsLimiter: new TeamsRateLimiter({
+      requestsPerSecond: reliability.teamsMaxRequestsPerSecond,
+    }),
+    teamsDigestThreshold: reliability.teamsDigestThreshold,
+    leaseMs,
+    retryDelayMs: overrides.retryDelayMs,
+    now,
+  };
+  const inline = new OutboxDeliverer({
+    ...shared,
+    delivery: {
+      ...delivery,
+      maxAttempts: Math.min(INLINE_MAX_ATTEMPTS, delivery.maxAttempts),
+      maxRetryAfterMs: Math.min(INLINE_MAX_RETRY_AFTER_MS, delivery.maxRetryAfterMs),
+    },
+  });
+  const redelivery = new OutboxDeliverer({ ...shared, delivery });
+
   return {
     settings,
     allowlist,
-    sink: new DirectAlertSink(settings.destinations, settings.delivery),
+    sink: new OutboxAlertSink({
+      outbox,
+      deliverer: inline,
+      destinations: settings.destinations,
+      leaseMs,
+      now,
+    }),
+    deadLetters,
+    outbox,
+    redeliver: () =>
+      redeliverPendingAlerts({
+        outbox,
+        deliverer: redelivery,
+        destinations: settings.destinations,
+        deadLetters,
+        maxAgeMs: reliability.alertMaxAgeMs,
+        leaseMs,
+        now,
+      }),
   };
+}
+
+export function emptyRedeliveryReport(): RedeliveryReport {
+  return {
+    delivered: 0,
+    failed: 0,
+    postponed: 0,
+    conflicts: 0,
+    failures: [],
+    storageErrors: [],
+    due: 0,
+    taken: 0,
+    expired: [],
+    unknownDestination: 0,
+  };
+}
+
+let instance: DetectorRuntime | undefined;
+
+/**
+ * The runtime of this Functions instance, built from app settings on first use. Every
+ * function of the app uses it, so they share one set of circuit breakers and Teams pacing.
+ */
+export function instanceRuntime(): DetectorRuntime {
+  instance ??= createDetectorRuntime(process.env);
+
+  return instance;
 }

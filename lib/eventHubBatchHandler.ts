@@ -1,36 +1,65 @@
+import { createHash } from 'node:crypto';
+
 import type { InvocationContext } from '@azure/functions';
 
-import type { AlertSink } from './alertSink';
-import { decodeEventBody, elementsOf, type LocatedElement } from './auditInput';
+import type { Alert } from './alert';
+import type { AlertSink, AlertSinkReport } from './alertSink';
+import { decodeEventBody, elementsOf, UnparsableElement, type LocatedElement } from './auditInput';
 import type { AllowlistProvider } from './cachedAllowlist';
-import { detectInvitations } from './detectInvitations';
+import type { UnreadableRecord, UnreadableRecordSink } from './deadLetterStore';
+import { detectInvitations, type DetectionProblem } from './detectInvitations';
 import { guestInvitationRule } from './detectionRule';
+import { cutText } from './storableText';
 
 export interface BatchHandlerDependencies {
   allowlist: AllowlistProvider;
   sink: AlertSink;
+  /** Where unreadable records are kept for replay; without it they are only logged. */
+  deadLetters?: UnreadableRecordSink;
   now?: () => Date;
 }
 
 /** At most this many per-record problems are logged one by one per batch; the rest are counted. */
 const MAX_PROBLEMS_LOGGED = 20;
+/** Attacker-chosen values are cut to this length in log lines. */
+const MAX_LOGGED_VALUE = 256;
+
+/** Where one element of the batch came from, for its dead letter. */
+interface ElementOrigin {
+  messageIndex: number;
+  element: unknown;
+}
+
+interface BatchMetadata {
+  partitionId: string;
+  sequenceNumbers: unknown[];
+  offsets: unknown[];
+  enqueuedTimes: unknown[];
+}
 
 /**
  * The Event Hub batch handler: flattens the batch (each message holds many records), runs
- * the rule, sends the alerts and logs one structured summary. Broken messages and records
- * are logged and skipped; nothing about the input makes it throw.
+ * the rule, hands the alerts to the sink, dead-letters unreadable records and logs one
+ * structured summary. Nothing about the input makes it throw.
+ *
+ * It throws only when storage failed (an alert or a dead letter could not be written), so
+ * that the retry policy in the trigger's registration runs the batch again; the alert claims
+ * make that rerun send nothing twice.
  */
 export function createBatchHandler(dependencies: BatchHandlerDependencies) {
   const now = dependencies.now ?? (() => new Date());
 
   return async (messages: unknown, context: InvocationContext): Promise<void> => {
     const batch = Array.isArray(messages) ? (messages as unknown[]) : [messages];
-    const sequenceNumbers = sequenceNumbersOf(context);
-    const elements = flatten(batch, sequenceNumbers);
+    const metadata = batchMetadataOf(context);
+    const origins = new Map<string, ElementOrigin>();
+    const elements = flatten(batch, metadata.sequenceNumbers, origins);
     const detection = await detectInvitations(elements, dependencies.allowlist, now());
 
     for (const problem of detection.problems.slice(0, MAX_PROBLEMS_LOGGED)) {
-      context.warn(`Unreadable audit record skipped at ${problem.where}: ${problem.reason}`);
+      context.warn(
+        `Unreadable audit record skipped at ${problem.where}: ${forLog(problem.reason, 512)}`,
+      );
     }
     if (detection.allowlistError !== undefined) {
       context.error(
@@ -38,58 +67,195 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies) {
       );
     }
     for (const alert of detection.alerts) {
-      context.warn(
-        JSON.stringify({
-          event: 'alert',
-          ruleId: alert.ruleId,
-          alertId: alert.alertId,
-          auditId: alert.auditId,
-          reason: alert.reason,
-          severity: alert.severity,
-          inviter:
-            alert.inviter.userPrincipalName ??
-            alert.inviter.appId ??
-            alert.inviter.servicePrincipalId ??
-            'unknown',
-          invitee: alert.invitee.email,
-          result: alert.result,
-        }),
-      );
+      context.warn(JSON.stringify(alertLogLine(alert)));
     }
 
-    const delivery = await dependencies.sink.send(detection.alerts);
+    const finalAttempt = isFinalAttempt(context);
+    let storageError: Error | undefined;
+    let deadLettered = 0;
+    if (dependencies.deadLetters !== undefined && detection.problems.length > 0) {
+      const records = detection.problems.map((problem) =>
+        unreadableRecord(problem, origins, batch, metadata, context.invocationId),
+      );
+      try {
+        await dependencies.deadLetters.recordUnreadable(records, now());
+        deadLettered = records.length;
+      } catch (error) {
+        storageError = error instanceof Error ? error : new Error(describeError(error));
+        context.error(
+          `Dead-lettering ${records.length} unreadable record(s) failed: ${describeError(error)}`,
+        );
+      }
+    }
+
+    const delivery: AlertSinkReport = await dependencies.sink.send(detection.alerts, {
+      finalAttempt,
+    });
     for (const failure of delivery.failures) {
       context.error(`Alert delivery failed: ${failure}`);
     }
+    storageError ??= delivery.retryableError;
 
     context.log(
       JSON.stringify({
         event: 'batch',
         ruleId: guestInvitationRule.id,
         invocationId: context.invocationId,
+        partition: metadata.partitionId,
+        retry: context.retryContext?.retryCount ?? 0,
         messages: batch.length,
         ...detection.summary,
         allowlistUnavailable: detection.allowlistError !== undefined,
         delivered: delivery.delivered,
         deliveryFailures: delivery.failed,
+        duplicatesSuppressed: delivery.duplicates ?? 0,
+        pendingInOutbox: delivery.pending ?? 0,
+        deadLettered,
+        storageFailed: storageError !== undefined,
       }),
     );
+
+    if (storageError !== undefined) {
+      // The outbox does not have these: the log is the one place they are kept in full.
+      for (const alert of delivery.unstored ?? []) {
+        context.error(JSON.stringify({ event: 'alert-unstored', finalAttempt, alert }));
+      }
+      context.error(
+        finalAttempt
+          ? `Storage failed on the last retry; alerts that could not be stored were sent without a claim and logged as "alert-unstored": ${describeError(storageError)}`
+          : `Storage failed; the batch will be retried by the trigger's retry policy: ${describeError(storageError)}`,
+      );
+      throw storageError;
+    }
   };
 }
 
-function* flatten(batch: unknown[], sequenceNumbers: unknown[]): Generator<LocatedElement> {
+function* flatten(
+  batch: unknown[],
+  sequenceNumbers: unknown[],
+  origins: Map<string, ElementOrigin>,
+): Generator<LocatedElement> {
   for (let index = 0; index < batch.length; index += 1) {
     const sequence = sequenceNumbers[index];
     const where =
       typeof sequence === 'number' || typeof sequence === 'string'
         ? `message ${index} (sequence ${sequence})`
         : `message ${index}`;
-    yield* elementsOf(decodeEventBody(batch[index]), where);
+    for (const located of elementsOf(decodeEventBody(batch[index]), where)) {
+      origins.set(located.where, { messageIndex: index, element: located.element });
+      yield located;
+    }
   }
 }
 
-function sequenceNumbersOf(context: InvocationContext): unknown[] {
-  const value = context.triggerMetadata?.sequenceNumberArray;
+function unreadableRecord(
+  problem: DetectionProblem,
+  origins: Map<string, ElementOrigin>,
+  batch: unknown[],
+  metadata: BatchMetadata,
+  invocationId: string,
+): UnreadableRecord {
+  const origin = origins.get(problem.where);
+  const messageIndex = origin?.messageIndex ?? -1;
+  // A message that was not JSON is kept whole; a record inside one is kept as JSON.
+  const rawText =
+    origin === undefined
+      ? ''
+      : origin.element instanceof UnparsableElement
+        ? messageText(batch[messageIndex])
+        : jsonText(origin.element);
+  const sequenceNumber = scalarText(metadata.sequenceNumbers[messageIndex]);
+  // The sequence number and the place inside the message identify the event across
+  // redeliveries, whatever batch it comes in; without one, the content has to.
+  const inMessage = problem.where.replace(/^message \d+( \(sequence [^)]*\))?/, '');
+  const identity =
+    sequenceNumber === ''
+      ? `${problem.where}\n${createHash('sha256').update(rawText).digest('hex')}`
+      : `${metadata.partitionId}\n${sequenceNumber}\n${inMessage}`;
 
-  return Array.isArray(value) ? (value as unknown[]) : [];
+  return {
+    identity,
+    where: problem.where,
+    reason: problem.reason,
+    rawText,
+    eventHubPartition: metadata.partitionId,
+    sequenceNumber,
+    offset: scalarText(metadata.offsets[messageIndex]),
+    enqueuedTime: scalarText(metadata.enqueuedTimes[messageIndex]),
+    invocationId,
+  };
+}
+
+function messageText(body: unknown): string {
+  if (typeof body === 'string') {
+    return body;
+  }
+  if (body instanceof Uint8Array) {
+    return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  }
+
+  return jsonText(body);
+}
+
+function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch (error) {
+    // Nesting deep enough to overflow the stack: keep what can be said about it.
+    return `(not serialisable: ${error instanceof Error ? error.name : 'error'})`;
+  }
+}
+
+function scalarText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
+function batchMetadataOf(context: InvocationContext): BatchMetadata {
+  const metadata = context.triggerMetadata ?? {};
+  const array = (value: unknown): unknown[] => (Array.isArray(value) ? (value as unknown[]) : []);
+  const partitionContext = metadata.partitionContext as { partitionId?: unknown } | undefined;
+
+  return {
+    partitionId: scalarText(partitionContext?.partitionId),
+    sequenceNumbers: array(metadata.sequenceNumberArray),
+    offsets: array(metadata.offsetArray),
+    enqueuedTimes: array(metadata.enqueuedTimeUtcArray),
+  };
+}
+
+/** The trigger's retry policy has no attempt left after this one (the count lives in memory). */
+function isFinalAttempt(context: InvocationContext): boolean {
+  const retry = context.retryContext;
+
+  return retry !== undefined && retry.maxRetryCount >= 0 && retry.retryCount >= retry.maxRetryCount;
+}
+
+function alertLogLine(alert: Alert): Record<string, unknown> {
+  return {
+    event: 'alert',
+    ruleId: alert.ruleId,
+    alertId: alert.alertId,
+    auditId: cutText(alert.auditId, MAX_LOGGED_VALUE),
+    reason: alert.reason,
+    severity: alert.severity,
+    inviter: cutText(
+      alert.inviter.userPrincipalName ??
+        alert.inviter.appId ??
+        alert.inviter.servicePrincipalId ??
+        'unknown',
+      MAX_LOGGED_VALUE,
+    ),
+    invitee: alert.invitee.email === null ? null : cutText(alert.invitee.email, MAX_LOGGED_VALUE),
+    result: alert.result === null ? null : cutText(alert.result, MAX_LOGGED_VALUE),
+  };
+}
+
+/** One line, bounded, without control characters: reasons can quote the input. */
+function forLog(value: string, maxLength: number): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is replaced.
+  return cutText(value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' '), maxLength);
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : 'an unknown error';
 }

@@ -1,0 +1,160 @@
+import type { Alert } from './alert';
+import { destinationKey, type AlertOutbox, type OutboxDelivery } from './alertOutbox';
+import type { DeadLetterStore } from './deadLetterStore';
+import type { Destination } from './destination';
+import { mapWithConcurrency } from './mapWithConcurrency';
+import type { DeliveryWork, OutboxDeliverer, OutboxDeliveryReport } from './outboxDeliverer';
+
+export interface RedeliveryDependencies {
+  outbox: AlertOutbox;
+  deliverer: OutboxDeliverer;
+  destinations: Destination[];
+  /** Where expired alerts are kept; without it they are only logged. */
+  deadLetters: DeadLetterStore | undefined;
+  /** A delivery pending for longer than this is given up: dead-lettered and logged. */
+  maxAgeMs: number;
+  leaseMs: number;
+  /** Deliveries looked at per run, so one run stays well inside the timer's period. */
+  maxPerRun?: number;
+  now?: () => Date;
+}
+
+/** An alert one destination never acknowledged in time. */
+export interface ExpiredDelivery {
+  alertId: string;
+  auditId: string | undefined;
+  destination: string;
+  attempts: number;
+  pendingSince: string;
+  lastError: string;
+}
+
+export interface RedeliveryReport extends OutboxDeliveryReport {
+  /** Pending deliveries that were due. */
+  due: number;
+  /** Due deliveries this run took (the others were taken by another worker first). */
+  taken: number;
+  expired: ExpiredDelivery[];
+  /** Due deliveries for a destination no longer configured here; they expire in time. */
+  unknownDestination: number;
+}
+
+const DEFAULT_MAX_PER_RUN = 500;
+const READ_CONCURRENCY = 8;
+
+/**
+ * One pass of redelivery over the outbox: every pending delivery whose next attempt is due
+ * is leased (ETag-conditional, so a concurrent worker cannot take it too), then sent the way
+ * the batch handler sends, with backoff, circuit breaker, Teams pacing and digests. A
+ * delivery older than the age limit is marked dead and dead-lettered instead.
+ */
+export async function redeliverPendingAlerts(
+  dependencies: RedeliveryDependencies,
+): Promise<RedeliveryReport> {
+  const now = dependencies.now ?? (() => new Date());
+  const { outbox } = dependencies;
+  const startedAt = now();
+  const due = await outbox.listDue(startedAt, dependencies.maxPerRun ?? DEFAULT_MAX_PER_RUN);
+  const byKey = new Map(
+    dependencies.destinations.map((destination) => [destinationKey(destination), destination]),
+  );
+  const report: RedeliveryReport = {
+    delivered: 0,
+    failed: 0,
+    postponed: 0,
+    conflicts: 0,
+    failures: [],
+    storageErrors: [],
+    due: due.length,
+    taken: 0,
+    expired: [],
+    unknownDestination: 0,
+  };
+
+  const alerts = new Map<string, Promise<Alert | undefined>>();
+  const readAlert = (alertId: string): Promise<Alert | undefined> => {
+    let alert = alerts.get(alertId);
+    if (alert === undefined) {
+      alert = outbox.readAlert(alertId);
+      alerts.set(alertId, alert);
+    }
+
+    return alert;
+  };
+
+  const leaseUntil = new Date(startedAt.getTime() + dependencies.leaseMs);
+  const taken = await mapWithConcurrency(
+    due,
+    READ_CONCURRENCY,
+    async (delivery): Promise<DeliveryWork | undefined> => {
+      const expired =
+        startedAt.getTime() - Date.parse(delivery.pendingSince) > dependencies.maxAgeMs;
+      const destination = byKey.get(delivery.destinationKey);
+      if (!expired && destination === undefined) {
+        report.unknownDestination += 1;
+
+        return undefined;
+      }
+
+      const leased = await outbox.lease(delivery, leaseUntil);
+      if (leased === undefined) {
+        report.conflicts += 1;
+
+        return undefined;
+      }
+      report.taken += 1;
+
+      const alert = await readAlert(leased.alertId);
+      if (expired || alert === undefined || destination === undefined) {
+        await expire(dependencies, leased, alert, startedAt, report);
+
+        return undefined;
+      }
+
+      return { alert, destination, delivery: leased };
+    },
+  );
+
+  const work = taken.filter((item): item is DeliveryWork => item !== undefined);
+  const delivery = await dependencies.deliverer.deliver(work);
+  report.delivered += delivery.delivered;
+  report.failed += delivery.failed;
+  report.postponed += delivery.postponed;
+  report.conflicts += delivery.conflicts;
+  report.failures.push(...delivery.failures);
+  report.storageErrors.push(...delivery.storageErrors);
+
+  return report;
+}
+
+async function expire(
+  dependencies: RedeliveryDependencies,
+  delivery: OutboxDelivery,
+  alert: Alert | undefined,
+  now: Date,
+  report: RedeliveryReport,
+): Promise<void> {
+  const reason =
+    alert === undefined
+      ? 'the alert itself is missing from the outbox'
+      : `not delivered within ${Math.round(dependencies.maxAgeMs / 3_600_000)} h; last error: ${
+          delivery.lastError === '' ? 'none recorded' : delivery.lastError
+        }`;
+
+  // The dead letter first: if it cannot be written the delivery stays pending and is retried.
+  await dependencies.deadLetters?.recordExpiredAlert(alert, delivery, reason, now);
+  if ((await dependencies.outbox.recordDead(delivery, reason)) === undefined) {
+    report.conflicts += 1;
+
+    return;
+  }
+
+  report.expired.push({
+    alertId: delivery.alertId,
+    auditId: alert?.auditId,
+    destination: delivery.destination,
+    attempts: delivery.attempts,
+    pendingSince: delivery.pendingSince,
+    lastError: delivery.lastError,
+  });
+}
