@@ -41,17 +41,28 @@ function azuriteTableBin(): string {
   return join(packageJson, '..', 'dist', 'src', 'table', 'main.js');
 }
 
+export interface AzuriteOptions {
+  /** Keep the data in this folder instead of memory, so it survives a stop and a restart. */
+  location?: string;
+}
+
 /**
- * Starts Azurite's table service in memory on a free loopback port. Azurite has no Node API,
- * so it runs as a child process; the promise resolves once it accepts connections.
+ * Starts Azurite's table service on a free loopback port, in memory unless a location is
+ * given. Azurite has no Node API, so it runs as a child process; the promise resolves once
+ * it accepts connections.
  */
-export async function startAzurite(port?: number): Promise<RunningAzurite> {
+export async function startAzurite(
+  port?: number,
+  options: AzuriteOptions = {},
+): Promise<RunningAzurite> {
   const chosenPort = port ?? (await findFreePort());
   const child: ChildProcess = spawn(
     process.execPath,
     [
       azuriteTableBin(),
-      '--inMemoryPersistence',
+      ...(options.location === undefined
+        ? ['--inMemoryPersistence']
+        : ['--location', options.location]),
       '--disableTelemetry',
       '--skipApiVersionCheck',
       '--tableHost',

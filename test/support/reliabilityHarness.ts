@@ -1,0 +1,126 @@
+import { InvocationContext, type RetryContext } from '@azure/functions';
+
+import {
+  createDetectorRuntime,
+  type DetectorRuntime,
+  type RuntimeOverrides,
+} from '../../lib/detectorRuntime';
+import { StaticAllowlist } from '../../lib/cachedAllowlist';
+import { createBatchHandler } from '../../lib/eventHubBatchHandler';
+import { inviterNumber, type Inviter } from './auditStream';
+import type { FlakyReceiver } from './flakyReceiver';
+import { uniqueTableName } from './testTables';
+
+export interface LogLine {
+  level: string;
+  text: string;
+}
+
+/** The tables one simulated deployment shares between its instances. */
+export interface DeploymentTables {
+  connectionString: string;
+  outboxTable: string;
+  deadLetterTable: string;
+}
+
+export function newDeploymentTables(connectionString: string): DeploymentTables {
+  return {
+    connectionString,
+    outboxTable: uniqueTableName('Outbox'),
+    deadLetterTable: uniqueTableName('DeadLetters'),
+  };
+}
+
+export const TEAMS_PATH = '/teams';
+export const WEBHOOK_PATH = '/webhook';
+
+/** Quick timings, so failures and recoveries play out in test time. */
+export const FAST_DELIVERY: RuntimeOverrides = {
+  delivery: { timeoutMs: 300, maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20 },
+  retryDelayMs: () => 0,
+  leaseMs: 5_000,
+};
+
+/**
+ * One instance of the detector: a runtime built from app settings the way the Functions app
+ * builds it, pointed at the shared tables and the receiver's Teams and webhook paths.
+ */
+export function detectorInstance(
+  tables: DeploymentTables,
+  receiver: FlakyReceiver,
+  extraSettings: Record<string, string> = {},
+  overrides: RuntimeOverrides = FAST_DELIVERY,
+): DetectorRuntime {
+  return createDetectorRuntime(
+    {
+      TABLES_CONNECTION_STRING: tables.connectionString,
+      ALERT_OUTBOX_TABLE: tables.outboxTable,
+      DEAD_LETTER_TABLE: tables.deadLetterTable,
+      TEAMS_WEBHOOK_URL: receiver.url(TEAMS_PATH),
+      ALERT_WEBHOOK_URL: receiver.url(WEBHOOK_PATH),
+      ...extraSettings,
+    },
+    { ...FAST_DELIVERY, ...overrides },
+  );
+}
+
+/** Inviters 0 to 9 are approved; the tests' unapproved inviters come from other numbers. */
+export const APPROVED_INVITERS: Inviter[] = Array.from({ length: 10 }, (_, index) =>
+  inviterNumber(index),
+);
+export const allowlist = new StaticAllowlist(
+  APPROVED_INVITERS.map((inviter) => ({ inviter: inviter.upn })),
+);
+
+export function batchHandlerFor(runtime: DetectorRuntime) {
+  return createBatchHandler({
+    allowlist,
+    sink: runtime.sink,
+    deadLetters: runtime.deadLetters,
+  });
+}
+
+export interface BatchContextOptions {
+  logs: LogLine[];
+  messages: number;
+  firstSequence?: number;
+  partitionId?: string;
+  retryContext?: RetryContext;
+  invocationId?: string;
+}
+
+/** An InvocationContext as the Event Hubs trigger fills it for a batch (test mode). */
+export function batchContext(options: BatchContextOptions): InvocationContext {
+  const first = options.firstSequence ?? 1000;
+
+  return new InvocationContext({
+    invocationId: options.invocationId ?? `inv-${first}`,
+    functionName: 'detectGuestInvitations',
+    triggerMetadata: {
+      sequenceNumberArray: Array.from({ length: options.messages }, (_, index) => first + index),
+      offsetArray: Array.from({ length: options.messages }, (_, index) =>
+        String(4096 * (first + index)),
+      ),
+      enqueuedTimeUtcArray: Array.from({ length: options.messages }, () => '2026-11-18T10:05:00Z'),
+      partitionContext: {
+        eventHubName: 'entra-audit-logs',
+        consumerGroup: 'guest-invite-detector',
+        partitionId: options.partitionId ?? '0',
+      },
+    },
+    retryContext: options.retryContext,
+    logHandler: (level, ...args) =>
+      options.logs.push({ level, text: args.map((arg) => String(arg)).join(' ') }),
+  });
+}
+
+export function batchSummaries(logs: LogLine[]): Record<string, unknown>[] {
+  return logs
+    .filter((line) => line.text.startsWith('{"event":"batch"'))
+    .map((line) => JSON.parse(line.text) as Record<string, unknown>);
+}
+
+/** Each audit id once, as a map to 1, to compare with what a receiver acknowledged. */
+export function once(auditIds: Iterable<string>): Map<string, number> {
+  return new Map([...auditIds].map((auditId) => [auditId, 1]));
+}
