@@ -6,7 +6,12 @@ import type { Alert } from './alert';
 import type { Destination } from './destination';
 import { storableText } from './storableText';
 import { StorageUnavailableError } from './storageUnavailableError';
-import { isAlreadyExists, isChangedByAnother, isNotFound } from './tableErrorStatus';
+import {
+  isAlreadyExists,
+  isChangedByAnother,
+  isNotFound,
+  isTableMissing,
+} from './tableErrorStatus';
 
 /** The row holding the alert itself; it is also the claim on the alert id. */
 export const ALERT_ROW_KEY = 'alert';
@@ -134,9 +139,7 @@ export class AlertOutbox {
       if (isAlreadyExists(error)) {
         return { kind: 'already-claimed' };
       }
-      throw new StorageUnavailableError(this.tableName, `store alert ${alert.alertId}`, {
-        cause: error,
-      });
+      throw this.unavailable(`store alert ${alert.alertId}`, error);
     }
 
     const claimed: OutboxDelivery[] = [];
@@ -161,7 +164,7 @@ export class AlertOutbox {
       if (isNotFound(error)) {
         return undefined;
       }
-      throw new StorageUnavailableError(this.tableName, `read alert ${alertId}`, { cause: error });
+      throw this.unavailable(`read alert ${alertId}`, error);
     }
 
     try {
@@ -268,10 +271,9 @@ export class AlertOutbox {
       if (isChangedByAnother(error) || isNotFound(error)) {
         return undefined;
       }
-      throw new StorageUnavailableError(
-        this.tableName,
+      throw this.unavailable(
         `${operation} for alert ${delivery.alertId} to ${delivery.destination}`,
-        { cause: error },
+        error,
       );
     }
   }
@@ -295,7 +297,7 @@ export class AlertOutbox {
         }
       }
     } catch (error) {
-      throw new StorageUnavailableError(this.tableName, operation, { cause: error });
+      throw this.unavailable(operation, error);
     }
 
     return found;
@@ -310,10 +312,17 @@ export class AlertOutbox {
 
       return stored.etag === undefined ? undefined : toDelivery(stored, stored.etag);
     } catch (error) {
-      throw new StorageUnavailableError(this.tableName, `read alert ${entity.partitionKey}`, {
-        cause: error,
-      });
+      throw this.unavailable(`read alert ${entity.partitionKey}`, error);
     }
+  }
+
+  /** The error to throw; a missing table is created again by the next call. */
+  private unavailable(operation: string, error: unknown): StorageUnavailableError {
+    if (isTableMissing(error)) {
+      this.tableReady = undefined;
+    }
+
+    return new StorageUnavailableError(this.tableName, operation, { cause: error });
   }
 
   private ensureTable(): Promise<void> {

@@ -108,7 +108,8 @@ export async function startAzurite(
         }
         child.removeAllListeners('exit');
         child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        // SIGINT makes Azurite write its data to the location first; SIGTERM ends it at once.
+        child.kill(options.location === undefined ? 'SIGTERM' : 'SIGINT');
       }),
   };
 }

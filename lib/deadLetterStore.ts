@@ -7,7 +7,7 @@ import type { OutboxDelivery } from './alertOutbox';
 import { mapWithConcurrency } from './mapWithConcurrency';
 import { storableText } from './storableText';
 import { StorageUnavailableError } from './storageUnavailableError';
-import { isChangedByAnother, isNotFound } from './tableErrorStatus';
+import { isChangedByAnother, isNotFound, isTableMissing } from './tableErrorStatus';
 
 /** Raw text kept per dead-lettered record: enough to read and replay any real audit record. */
 export const MAX_RAW_BYTES = 32_000;
@@ -168,9 +168,7 @@ export class DeadLetterStore implements UnreadableRecordSink {
         }
       }
     } catch (error) {
-      throw new StorageUnavailableError(this.tableName, `list ${kind} dead letters`, {
-        cause: error,
-      });
+      throw this.unavailable(`list ${kind} dead letters`, error);
     }
 
     return found;
@@ -190,9 +188,7 @@ export class DeadLetterStore implements UnreadableRecordSink {
       if (isChangedByAnother(error) || isNotFound(error)) {
         return false;
       }
-      throw new StorageUnavailableError(this.tableName, `mark ${deadLetter.id} replayed`, {
-        cause: error,
-      });
+      throw this.unavailable(`mark ${deadLetter.id} replayed`, error);
     }
   }
 
@@ -200,8 +196,17 @@ export class DeadLetterStore implements UnreadableRecordSink {
     try {
       await this.client.upsertEntity(entity, 'Replace');
     } catch (error) {
-      throw new StorageUnavailableError(this.tableName, operation, { cause: error });
+      throw this.unavailable(operation, error);
     }
+  }
+
+  /** The error to throw; a missing table is created again by the next call. */
+  private unavailable(operation: string, error: unknown): StorageUnavailableError {
+    if (isTableMissing(error)) {
+      this.tableReady = undefined;
+    }
+
+    return new StorageUnavailableError(this.tableName, operation, { cause: error });
   }
 
   private ensureTable(): Promise<void> {

@@ -6,6 +6,7 @@ import { DeadLetterStore } from './deadLetterStore';
 import { longestDeliveryMs, type DeliveryOptions } from './deliverNotification';
 import { OutboxAlertSink } from './outboxAlertSink';
 import { OutboxDeliverer } from './outboxDeliverer';
+import { OutcomeBacklog } from './outcomeBacklog';
 import { redeliverPendingAlerts, type RedeliveryReport } from './redeliverPendingAlerts';
 import { loadSettings, type Settings } from './settings';
 import { TableAllowlistStore } from './tableAllowlistStore';
@@ -117,6 +118,7 @@ export function createDetectorRuntime(
     teamsDigestThreshold: reliability.teamsDigestThreshold,
     leaseMs,
     retryDelayMs: overrides.retryDelayMs,
+    backlog: new OutcomeBacklog(),
     now,
   };
   const inline = new OutboxDeliverer({

@@ -36,6 +36,8 @@ export class OutboxAlertSink implements AlertSink {
   }
 
   async send(alerts: Alert[], sendOptions: SendOptions = {}): Promise<AlertSinkReport> {
+    await this.options.deliverer.flushBacklog();
+
     const unique = [...new Map(alerts.map((alert) => [alert.alertId, alert])).values()].map(
       boundAlert,
     );

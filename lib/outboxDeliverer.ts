@@ -12,6 +12,7 @@ import {
 } from './deliverNotification';
 import type { Destination } from './destination';
 import type { Notification } from './notification';
+import { OutcomeBacklog, type BacklogFlush } from './outcomeBacklog';
 import { StorageUnavailableError } from './storageUnavailableError';
 import type { TeamsRateLimiter } from './teamsRateLimiter';
 
@@ -49,6 +50,8 @@ export interface OutboxDelivererOptions {
   leaseMs: number;
   /** Wait before the next attempt after `attempts` failed ones. */
   retryDelayMs?: (attempts: number) => number;
+  /** Shared by the deliverers of one instance; a new one by default. */
+  backlog?: OutcomeBacklog;
   now?: () => Date;
 }
 
@@ -88,10 +91,17 @@ export function defaultRetryDelayMs(attempts: number): number {
 export class OutboxDeliverer {
   private readonly now: () => Date;
   private readonly retryDelayMs: (attempts: number) => number;
+  private readonly backlog: OutcomeBacklog;
 
   constructor(private readonly options: OutboxDelivererOptions) {
     this.now = options.now ?? (() => new Date());
     this.retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
+    this.backlog = options.backlog ?? new OutcomeBacklog();
+  }
+
+  /** Records the deliveries that storage refused to record earlier (see OutcomeBacklog). */
+  flushBacklog(): Promise<BacklogFlush> {
+    return this.backlog.flush();
   }
 
   async deliver(work: DeliveryWork[]): Promise<OutboxDeliveryReport> {
@@ -156,7 +166,12 @@ export class OutboxDeliverer {
 
       if (outcome.delivered) {
         this.options.breaker.recordSuccess(key);
-        await this.settle(held, report, (row, at) => this.options.outbox.recordDelivered(row, at));
+        await this.settle(
+          held,
+          report,
+          (row, at) => this.options.outbox.recordDelivered(row, at),
+          true,
+        );
         report.delivered += held.length;
         continue;
       }
@@ -253,11 +268,16 @@ export class OutboxDeliverer {
     await this.settle(work, report, (row) => this.options.outbox.postpone(row, until));
   }
 
-  /** Writes one outcome per row; a lost race is counted, a storage failure reported, never thrown. */
+  /**
+   * Writes one outcome per row; a lost race is counted, a storage failure reported, never
+   * thrown. A delivery that could not be recorded waits in the backlog (`keep`), since
+   * forgetting it would send the alert again when the lease ends.
+   */
   private async settle(
     work: DeliveryWork[],
     report: OutboxDeliveryReport,
     write: (row: OutboxDelivery, at: Date) => Promise<OutboxDelivery | undefined>,
+    keep = false,
   ): Promise<void> {
     const at = this.now();
     await Promise.all(
@@ -271,6 +291,9 @@ export class OutboxDeliverer {
           }
         } catch (error) {
           report.storageErrors.push(describe(error));
+          if (keep) {
+            this.backlog.add(item.delivery, (row) => write(row, at));
+          }
         }
       }),
     );

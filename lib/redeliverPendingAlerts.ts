@@ -53,6 +53,7 @@ export async function redeliverPendingAlerts(
 ): Promise<RedeliveryReport> {
   const now = dependencies.now ?? (() => new Date());
   const { outbox } = dependencies;
+  await dependencies.deliverer.flushBacklog();
   const startedAt = now();
   const due = await outbox.listDue(startedAt, dependencies.maxPerRun ?? DEFAULT_MAX_PER_RUN);
   const byKey = new Map(

@@ -21,3 +21,10 @@ export function isChangedByAnother(error: unknown): boolean {
 export function isNotFound(error: unknown): boolean {
   return tableErrorStatus(error) === 404;
 }
+
+/** The table itself is gone (deleted, or storage restored empty): it must be created again. */
+export function isTableMissing(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+
+  return tableErrorStatus(error) === 404 && code === 'TableNotFound';
+}
