@@ -8,6 +8,10 @@ interface CommandEntry {
 // Each command loads its module only when chosen, so `scan` never pays for the Event Hubs
 // client and start-up stays cheap.
 const commands: Record<string, CommandEntry> = {
+  allowlist: {
+    summary: 'export or import the allowlist through the admin API (backups, seeding)',
+    load: async () => (await import('./allowlistCommand')).allowlistCommand,
+  },
   demo: {
     summary: 'run the detector on the bundled sample with an in-memory Azurite allowlist',
     load: async () => (await import('./demoCommand')).demoCommand,
@@ -19,6 +23,10 @@ const commands: Record<string, CommandEntry> = {
   'send-test-event': {
     summary: 'send one synthetic invitation to the deployed Event Hub',
     load: async () => (await import('./sendTestEventCommand')).sendTestEventCommand,
+  },
+  serve: {
+    summary: 'run the admin API and the detector locally (Azurite when no storage is set)',
+    load: async () => (await import('./serveCommand')).serveCommand,
   },
 };
 
