@@ -153,8 +153,10 @@ function readProblem(status: number, body: unknown): AnsweredProblem {
   };
 }
 
+/** The title, then the specific errors when there are any, else the detail. */
 export function describeProblem(problem: AnsweredProblem): string {
-  const parts = [problem.title, problem.detail, ...problem.errors].filter((part) => part !== '');
+  const specifics = problem.errors.length > 0 ? problem.errors.join('; ') : problem.detail;
+  const title = problem.title === '' ? `HTTP ${problem.status}` : problem.title;
 
-  return parts.length === 0 ? `HTTP ${problem.status}` : parts.join(' ');
+  return specifics === '' ? title : `${title}: ${specifics}`;
 }
