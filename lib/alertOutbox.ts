@@ -38,6 +38,8 @@ export interface OutboxDelivery {
   /** Where the age limit counts from: the claim, or the last replay. */
   pendingSince: string;
   nextAttemptAt: string;
+  /** Set while a worker holds the delivery (it is sending); empty otherwise. */
+  leasedUntil: string;
   lastAttemptAt: string;
   /** What went wrong last, naming the destination by label; never a URL. */
   lastError: string;
@@ -122,6 +124,7 @@ export class AlertOutbox {
       createdAt,
       pendingSince: createdAt,
       nextAttemptAt: leaseUntil.toISOString(),
+      leasedUntil: leaseUntil.toISOString(),
       lastAttemptAt: '',
       lastError: '',
       deliveredAt: '',
@@ -194,7 +197,11 @@ export class AlertOutbox {
    * Undefined when another worker changed it first (or it is gone).
    */
   lease(delivery: OutboxDelivery, until: Date): Promise<OutboxDelivery | undefined> {
-    return this.update(delivery, { nextAttemptAt: until.toISOString() }, 'lease');
+    return this.update(
+      delivery,
+      { nextAttemptAt: until.toISOString(), leasedUntil: until.toISOString() },
+      'lease',
+    );
   }
 
   recordDelivered(delivery: OutboxDelivery, at: Date): Promise<OutboxDelivery | undefined> {
@@ -202,6 +209,7 @@ export class AlertOutbox {
       delivery,
       {
         status: 'delivered',
+        leasedUntil: '',
         attempts: delivery.attempts + 1,
         lastAttemptAt: at.toISOString(),
         deliveredAt: at.toISOString(),
@@ -220,6 +228,7 @@ export class AlertOutbox {
       delivery,
       {
         attempts: delivery.attempts + 1,
+        leasedUntil: '',
         lastAttemptAt: at.toISOString(),
         lastError: storableText(problem, 1024),
         nextAttemptAt: nextAttemptAt.toISOString(),
@@ -230,13 +239,17 @@ export class AlertOutbox {
 
   /** Gives the delivery back without an attempt (the destination is being skipped). */
   postpone(delivery: OutboxDelivery, until: Date): Promise<OutboxDelivery | undefined> {
-    return this.update(delivery, { nextAttemptAt: until.toISOString() }, 'postpone');
+    return this.update(
+      delivery,
+      { nextAttemptAt: until.toISOString(), leasedUntil: '' },
+      'postpone',
+    );
   }
 
   recordDead(delivery: OutboxDelivery, reason: string): Promise<OutboxDelivery | undefined> {
     return this.update(
       delivery,
-      { status: 'dead', lastError: storableText(reason, 1024) },
+      { status: 'dead', leasedUntil: '', lastError: storableText(reason, 1024) },
       'record an expired delivery',
     );
   }
@@ -245,7 +258,12 @@ export class AlertOutbox {
   reopen(delivery: OutboxDelivery, at: Date): Promise<OutboxDelivery | undefined> {
     return this.update(
       delivery,
-      { status: 'pending', pendingSince: at.toISOString(), nextAttemptAt: at.toISOString() },
+      {
+        status: 'pending',
+        pendingSince: at.toISOString(),
+        nextAttemptAt: at.toISOString(),
+        leasedUntil: '',
+      },
       'reopen',
     );
   }
@@ -377,6 +395,7 @@ function toDelivery(entity: DeliveryColumns & { partitionKey: string }, etag: st
     createdAt: entity.createdAt,
     pendingSince: entity.pendingSince,
     nextAttemptAt: entity.nextAttemptAt,
+    leasedUntil: entity.leasedUntil ?? '',
     lastAttemptAt: entity.lastAttemptAt,
     lastError: entity.lastError,
     deliveredAt: entity.deliveredAt,

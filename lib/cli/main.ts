@@ -16,6 +16,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'run the detector on the bundled sample with an in-memory Azurite allowlist',
     load: async () => (await import('./demoCommand')).demoCommand,
   },
+  replay: {
+    summary: 'replay dead-lettered records, expired alerts or pending alerts from the tables',
+    load: async () => (await import('./replayCommand')).replayCommand,
+  },
   scan: {
     summary: 'scan audit log files or standard input and print alerts',
     load: async () => (await import('./scanCommand')).scanCommand,
