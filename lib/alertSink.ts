@@ -3,6 +3,7 @@ import { alertNotification } from './alertCard';
 import type { DeliveryOptions } from './deliverNotification';
 import type { Destination } from './destination';
 import { dispatchNotifications } from './dispatchNotifications';
+import type { TeamsRateLimiter } from './teamsRateLimiter';
 
 export interface AlertSinkReport {
   delivered: number;
@@ -35,11 +36,15 @@ export interface AlertSink {
   send(alerts: Alert[], options?: SendOptions): Promise<AlertSinkReport>;
 }
 
-/** Sends alerts straight to the configured destinations: no claim, no outbox (scan, tests). */
+/**
+ * Sends alerts straight to the configured destinations: no claim, no outbox (scan, and the
+ * app without Table Storage). Teams webhooks are paced when given a rate limiter.
+ */
 export class DirectAlertSink implements AlertSink {
   constructor(
     private readonly destinations: Destination[],
     private readonly options: DeliveryOptions,
+    private readonly teamsLimiter?: TeamsRateLimiter,
   ) {}
 
   async send(alerts: Alert[]): Promise<AlertSinkReport> {
@@ -51,6 +56,7 @@ export class DirectAlertSink implements AlertSink {
       alerts.map(alertNotification),
       this.destinations,
       this.options,
+      this.teamsLimiter,
     );
 
     return {

@@ -91,7 +91,13 @@ export function createDetectorRuntime(
     return {
       settings,
       allowlist,
-      sink: new DirectAlertSink(settings.destinations, delivery),
+      sink: new DirectAlertSink(
+        settings.destinations,
+        delivery,
+        new TeamsRateLimiter({
+          requestsPerSecond: settings.reliability.teamsMaxRequestsPerSecond,
+        }),
+      ),
       deadLetters: undefined,
       outbox: undefined,
       redeliver: () => Promise.resolve(emptyRedeliveryReport()),

@@ -5,6 +5,7 @@ import {
 } from './deliverNotification';
 import type { Destination } from './destination';
 import type { Notification } from './notification';
+import type { TeamsRateLimiter } from './teamsRateLimiter';
 
 export interface DispatchReport {
   delivered: number;
@@ -15,17 +16,28 @@ export interface DispatchReport {
 /**
  * Sends every notification to every destination. Destinations are served side by side, so a
  * slow or failing one never holds up another; within one destination messages go in order.
+ * With a rate limiter, requests to each Teams webhook are paced by it.
  */
 export async function dispatchNotifications(
   notifications: Notification[],
   destinations: Destination[],
   options: DeliveryOptions,
+  teamsLimiter?: TeamsRateLimiter,
 ): Promise<DispatchReport> {
   const perDestination = await Promise.all(
     destinations.map(async (destination) => {
       const outcomes: DispatchReport['outcomes'] = [];
+      const paced: DeliveryOptions =
+        teamsLimiter === undefined || destination.kind !== 'teams'
+          ? options
+          : {
+              ...options,
+              beforeAttempt: () => teamsLimiter.acquire(destination.url.href),
+              onThrottled: (retryAfterMs) =>
+                teamsLimiter.pause(destination.url.href, retryAfterMs ?? 1000),
+            };
       for (const notification of notifications) {
-        const outcome = await deliverNotification(destination, notification, options);
+        const outcome = await deliverNotification(destination, notification, paced);
         outcomes.push({ ...outcome, notificationId: notification.id });
       }
 

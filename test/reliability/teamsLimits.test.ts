@@ -1,7 +1,9 @@
 import { buildAlert, type Alert } from '../../lib/alert';
 import { TEAMS_CARD_BUDGET_BYTES } from '../../lib/alertCard';
 import { renderAlertDigests } from '../../lib/alertDigestCard';
-import { teamsMessageBody } from '../../lib/deliverNotification';
+import { DirectAlertSink } from '../../lib/alertSink';
+import { DEFAULT_DELIVERY_OPTIONS, teamsMessageBody } from '../../lib/deliverNotification';
+import { parseDestinations } from '../../lib/destination';
 import { findGuestInvitation } from '../../lib/guestInvitation';
 import { normalizeAuditRecord } from '../../lib/normalizeAuditRecord';
 import { TeamsRateLimiter } from '../../lib/teamsRateLimiter';
@@ -95,6 +97,25 @@ describe('Teams limits', () => {
     expect(receiver.acknowledged(TEAMS_PATH)).toEqual(once(auditIds));
     expect(receiver.messages.filter((message) => message.path === WEBHOOK_PATH)).toHaveLength(60);
     expect(receiver.acknowledged(WEBHOOK_PATH)).toEqual(once(auditIds));
+  });
+});
+
+describe('sending without the outbox', () => {
+  it('paces a Teams webhook too when the direct sink has a rate limiter', async () => {
+    const alerts = [0, 1, 2, 3].map((index) =>
+      alertFor(invitationRecord(`direct-${index}`, inviterNumber(index), at)),
+    );
+    const sink = new DirectAlertSink(
+      parseDestinations('TEAMS_WEBHOOK_URL', receiver.url(TEAMS_PATH), 'teams'),
+      { ...DEFAULT_DELIVERY_OPTIONS, timeoutMs: 1_000 },
+      new TeamsRateLimiter({ requestsPerSecond: 4 }),
+    );
+
+    const report = await sink.send(alerts);
+
+    expect(report).toMatchObject({ delivered: 4, failed: 0 });
+    const arrivals = receiver.messages.map((message) => message.at);
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(3 * 250 - 60);
   });
 });
 
