@@ -35,7 +35,7 @@ export interface RedeliveryReport extends OutboxDeliveryReport {
   /** Due deliveries this run took (the others were taken by another worker first). */
   taken: number;
   expired: ExpiredDelivery[];
-  /** Due deliveries for a destination no longer configured here; they expire in time. */
+  /** Due deliveries for a destination no longer configured here; set aside until they expire. */
   unknownDestination: number;
 }
 
@@ -92,7 +92,11 @@ export async function redeliverPendingAlerts(
         startedAt.getTime() - Date.parse(delivery.pendingSince) > dependencies.maxAgeMs;
       const destination = byKey.get(delivery.destinationKey);
       if (!expired && destination === undefined) {
+        // Set aside until it expires, so rows nobody here can send do not crowd out the rest
+        // of each run's share; `replay pending` makes them due again if the URL comes back.
         report.unknownDestination += 1;
+        const expiresAt = Date.parse(delivery.pendingSince) + dependencies.maxAgeMs + 1_000;
+        await outbox.postpone(delivery, new Date(expiresAt));
 
         return undefined;
       }

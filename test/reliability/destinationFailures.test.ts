@@ -237,6 +237,36 @@ describe('a destination that fails', () => {
     expect(receiver.acknowledged(TEAMS_PATH)).toEqual(once(auditIds));
   });
 
+  it('sets aside deliveries for a destination no longer configured until they expire', async () => {
+    const tables = newDeploymentTables(testTablesConnectionString());
+    const { messages } = invitations('removed', 1);
+    receiver.setBehaviour((message) =>
+      message.path === WEBHOOK_PATH ? { kind: 'fail', status: 500 } : { kind: 'accept' },
+    );
+    let clock = at.getTime();
+    const now = () => new Date(clock);
+    await batchHandlerFor(detectorInstance(tables, receiver, {}, { now }))(
+      messages,
+      batchContext({ logs: [], messages: 1 }),
+    );
+    const withoutWebhook = detectorInstance(
+      tables,
+      receiver,
+      { ALERT_WEBHOOK_URL: receiver.url('/another-webhook') },
+      { now },
+    );
+
+    expect(await withoutWebhook.redeliver()).toMatchObject({ due: 1, unknownDestination: 1 });
+    const [row] = (await deliveryRows(tables)).filter((entry) => entry.status === 'pending');
+    expect(row!.nextAttemptAt).toBe(new Date(clock + 24 * 3_600_000 + 1_000).toISOString());
+    expect(await withoutWebhook.redeliver()).toMatchObject({ due: 0 });
+
+    clock += 24 * 3_600_000 + 1_000;
+    expect((await withoutWebhook.redeliver()).expired).toMatchObject([
+      { destination: 'webhook#1' },
+    ]);
+  });
+
   it('dead-letters an alert still undelivered after the age limit, and logs an error for it', async () => {
     const tables = newDeploymentTables(testTablesConnectionString());
     const { messages, auditIds } = invitations('expired', 1);
