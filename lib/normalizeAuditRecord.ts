@@ -131,11 +131,17 @@ function recogniseResourceLogRecord(element: JsonObject): RecognisedElement {
   }
 
   const logCategory = text(element.category);
+  // Entra writes "AuditLogs" exactly; the check spares nearly every record a lower-case copy.
+  if (logCategory === undefined || logCategory === 'AuditLogs') {
+    return { kind: 'resource-log', element, properties };
+  }
+
+  const lowerCategory = logCategory.toLowerCase();
   // Pre-GA records used the category "Audit" and a flat property bag.
-  if (logCategory !== undefined && logCategory.toLowerCase() === 'audit') {
+  if (lowerCategory === 'audit') {
     return { kind: 'preview-resource-log', element, properties };
   }
-  if (logCategory !== undefined && logCategory.toLowerCase() !== 'auditlogs') {
+  if (lowerCategory !== 'auditlogs') {
     return { kind: 'ignored', reason: `log category ${logCategory.slice(0, 64)}` };
   }
 
