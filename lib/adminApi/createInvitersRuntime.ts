@@ -10,6 +10,13 @@ import {
 } from './createInvitersApi';
 import { TableAllowlistAuditLog } from './tableAllowlistAuditLog';
 
+/**
+ * The caller waits for the notice, so it is tried briefly: a dead destination delays the answer
+ * by two timeouts at most. A notice that still fails is logged, never retried later.
+ */
+const NOTICE_MAX_ATTEMPTS = 2;
+const NOTICE_MAX_RETRY_AFTER_MS = 10_000;
+
 export interface InvitersRuntime {
   settings: Settings;
   api: InvitersApi;
@@ -44,7 +51,11 @@ export function createInvitersRuntime(
 
   const api = createInvitersApi({
     storage,
-    notifier: new DestinationChangeNotifier(settings.destinations, settings.delivery),
+    notifier: new DestinationChangeNotifier(settings.destinations, {
+      ...settings.delivery,
+      maxAttempts: Math.min(settings.delivery.maxAttempts, NOTICE_MAX_ATTEMPTS),
+      maxRetryAfterMs: Math.min(settings.delivery.maxRetryAfterMs, NOTICE_MAX_RETRY_AFTER_MS),
+    }),
     env,
     ...overrides,
   });

@@ -24,7 +24,6 @@ export async function readJsonBody(
       contentType === ''
         ? 'The request has no Content-Type. Send the entry as JSON with Content-Type: application/json.'
         : 'The body must be sent with Content-Type: application/json.',
-      { headers: { 'accept-post': 'application/json' } },
     );
   }
   if (charset !== undefined && !/^utf-?8$/i.test(charset)) {

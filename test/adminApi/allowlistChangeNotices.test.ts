@@ -55,7 +55,10 @@ function cardProblems(card: unknown): string[] {
 }
 
 /** The admin API wired from app settings, as functions/inviters.ts wires it. */
-function wiredApi(receiver: WebhookReceiver): {
+function wiredApi(
+  receiver: WebhookReceiver,
+  settings: Record<string, string> = {},
+): {
   send(method: string, path: string, options?: SendOptions): Promise<SentResponse>;
   logs: LogLine[];
 } {
@@ -69,6 +72,7 @@ function wiredApi(receiver: WebhookReceiver): {
       ALERT_WEBHOOK_URL: `${receiverUrl.origin}/hook`,
       ALERT_WEBHOOK_SECRET: SECRET,
       DELIVERY_MAX_ATTEMPTS: '1',
+      ...settings,
     },
     { now: () => NOW },
   );
@@ -172,6 +176,19 @@ describe('allowlist changes are announced to the alert destinations', () => {
     ]);
     expect(errors.join('\n')).not.toContain('teams-secret');
     expect(errors.join('\n')).not.toContain('127.0.0.1');
+  });
+
+  it('tries a failing destination at most twice, whatever DELIVERY_MAX_ATTEMPTS says', async () => {
+    receiver = await startWebhookReceiver((_request, _count, response) => {
+      response.writeHead(503).end();
+    });
+    const api = wiredApi(receiver, { DELIVERY_MAX_ATTEMPTS: '5', DELIVERY_TIMEOUT_MS: '1000' });
+
+    const created = await api.send('PUT', entryPath(INVITER), { json: {} });
+
+    expect(created.status).toBe(201);
+    expect(byPath(receiver, '/hook')).toHaveLength(2);
+    expect(byPath(receiver, '/teams')).toHaveLength(2);
   });
 });
 
