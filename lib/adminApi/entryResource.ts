@@ -1,7 +1,7 @@
 import type { AllowlistEntry } from '../allowlistEntry';
 import type { StoredAllowlistEntry } from '../tableAllowlistStore';
 
-/** An entry as the API shows it (see EntryResource in docs/openapi.json). */
+/** An entry as the API shows it (schema Entry in docs/openapi.json). */
 export type EntryResource = StoredAllowlistEntry;
 
 /** The entry without who-and-when: what audit records and notices keep as before/after. */
