@@ -23,6 +23,12 @@ export interface DetectorRuntime {
   outbox: AlertOutbox | undefined;
   /** One redelivery pass over the outbox; without Table Storage there is nothing to do. */
   redeliver(): Promise<RedeliveryReport>;
+  /**
+   * Deliveries acknowledged while storage could not record them, still held in memory to be
+   * written (see OutcomeBacklog). Stopping the instance while this is above 0 means those
+   * alerts go out again once their leases end.
+   */
+  unrecordedDeliveries(): number;
 }
 
 /** Timings the soak run and the tests shorten; production uses the defaults. */
@@ -101,6 +107,7 @@ export function createDetectorRuntime(
       deadLetters: undefined,
       outbox: undefined,
       redeliver: () => Promise.resolve(emptyRedeliveryReport()),
+      unrecordedDeliveries: () => 0,
     };
   }
 
@@ -111,6 +118,7 @@ export function createDetectorRuntime(
   const deadLetters = new DeadLetterStore(
     createTableClient(settings.tables, settings.deadLetterTable),
   );
+  const backlog = new OutcomeBacklog();
   const shared = {
     outbox,
     breaker: new CircuitBreaker({
@@ -124,7 +132,7 @@ export function createDetectorRuntime(
     teamsDigestThreshold: reliability.teamsDigestThreshold,
     leaseMs,
     retryDelayMs: overrides.retryDelayMs,
-    backlog: new OutcomeBacklog(),
+    backlog,
     now,
   };
   const inline = new OutboxDeliverer({
@@ -159,6 +167,7 @@ export function createDetectorRuntime(
         leaseMs,
         now,
       }),
+    unrecordedDeliveries: () => backlog.size,
   };
 }
 
