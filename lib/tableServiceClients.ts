@@ -1,5 +1,5 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
-import { DefaultAzureCredential } from '@azure/identity';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 
 /** How to reach Table Storage: a connection string (Azurite, development) or an endpoint. */
 export type TablesConnection =
@@ -14,7 +14,7 @@ const LOOPBACK = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//i;
  */
 export function createTableClient(connection: TablesConnection, tableName: string): TableClient {
   if (connection.kind === 'endpoint') {
-    return new TableClient(connection.endpoint, tableName, new DefaultAzureCredential());
+    return new TableClient(connection.endpoint, tableName, new LazyDefaultAzureCredential());
   }
 
   const allowInsecureConnection = LOOPBACK.test(tableEndpointOf(connection.connectionString));
@@ -26,7 +26,7 @@ export function createTableClient(connection: TablesConnection, tableName: strin
 
 export function createTableServiceClient(connection: TablesConnection): TableServiceClient {
   if (connection.kind === 'endpoint') {
-    return new TableServiceClient(connection.endpoint, new DefaultAzureCredential());
+    return new TableServiceClient(connection.endpoint, new LazyDefaultAzureCredential());
   }
 
   const allowInsecureConnection = LOOPBACK.test(tableEndpointOf(connection.connectionString));
@@ -44,4 +44,24 @@ function tableEndpointOf(connectionString: string): string {
   const match = /TableEndpoint=([^;]+)/i.exec(connectionString);
 
   return match?.[1] === undefined ? '' : `${match[1].replace(/\/?$/, '/')}`;
+}
+
+/**
+ * DefaultAzureCredential, made on the first token request. @azure/identity (with MSAL) takes
+ * tens of milliseconds to load, which every cold start paid before taking its first event;
+ * the first table request is the first moment that needs it.
+ */
+class LazyDefaultAzureCredential implements TokenCredential {
+  private credential: Promise<TokenCredential> | undefined;
+
+  async getToken(
+    scopes: string | string[],
+    options?: GetTokenOptions,
+  ): Promise<AccessToken | null> {
+    this.credential ??= import('@azure/identity').then(
+      (identity) => new identity.DefaultAzureCredential(),
+    );
+
+    return (await this.credential).getToken(scopes, options);
+  }
 }
