@@ -7,7 +7,11 @@ import type { AlertSink, AlertSinkReport } from './alertSink';
 import { decodeEventBody, elementsOf, UnparsableElement, type LocatedElement } from './auditInput';
 import type { AllowlistProvider } from './cachedAllowlist';
 import type { UnreadableRecord, UnreadableRecordSink } from './deadLetterStore';
-import { detectInvitations, type DetectionProblem } from './detectInvitations';
+import {
+  detectInvitations,
+  type DetectionProblem,
+  type DetectionResult,
+} from './detectInvitations';
 import { guestInvitationRule } from './detectionRule';
 import { cutText } from './storableText';
 
@@ -47,9 +51,25 @@ interface BatchMetadata {
  * make that rerun send nothing twice.
  */
 export function createBatchHandler(dependencies: BatchHandlerDependencies) {
+  const processBatch = createBatchProcessor(dependencies);
+
+  // The host is handed no return value: the summary is in the log.
+  return async (messages: unknown, context: InvocationContext): Promise<void> => {
+    await processBatch(messages, context);
+  };
+}
+
+/** What the handler logs as its `{"event": "batch", ...}` line, returned to local callers. */
+export type BatchSummary = ReturnType<typeof summaryOf>;
+
+/**
+ * The batch handler's work, answering with its summary: what local mode's ingest returns.
+ * Throws exactly when the handler does.
+ */
+export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
   const now = dependencies.now ?? (() => new Date());
 
-  return async (messages: unknown, context: InvocationContext): Promise<void> => {
+  return async (messages: unknown, context: InvocationContext): Promise<BatchSummary> => {
     const batch = Array.isArray(messages) ? (messages as unknown[]) : [messages];
     const metadata = batchMetadataOf(context);
     const origins = new Map<string, ElementOrigin>();
@@ -96,24 +116,17 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies) {
     }
     storageError ??= delivery.retryableError;
 
-    context.log(
-      JSON.stringify({
-        event: 'batch',
-        ruleId: guestInvitationRule.id,
-        invocationId: context.invocationId,
-        partition: metadata.partitionId,
-        retry: context.retryContext?.retryCount ?? 0,
-        messages: batch.length,
-        ...detection.summary,
-        allowlistUnavailable: detection.allowlistError !== undefined,
-        delivered: delivery.delivered,
-        deliveryFailures: delivery.failed,
-        duplicatesSuppressed: delivery.duplicates ?? 0,
-        pendingInOutbox: delivery.pending ?? 0,
-        deadLettered,
-        storageFailed: storageError !== undefined,
-      }),
-    );
+    const summary = summaryOf({
+      invocationId: context.invocationId,
+      partition: metadata.partitionId,
+      retry: context.retryContext?.retryCount ?? 0,
+      messages: batch.length,
+      detection,
+      delivery,
+      deadLettered,
+      storageFailed: storageError !== undefined,
+    });
+    context.log(JSON.stringify(summary));
 
     if (storageError !== undefined) {
       // The outbox does not have these: the log is the one place they are kept in full.
@@ -127,6 +140,38 @@ export function createBatchHandler(dependencies: BatchHandlerDependencies) {
       );
       throw storageError;
     }
+
+    return summary;
+  };
+}
+
+function summaryOf(batch: {
+  invocationId: string;
+  partition: string;
+  retry: number;
+  messages: number;
+  detection: DetectionResult;
+  delivery: AlertSinkReport;
+  deadLettered: number;
+  storageFailed: boolean;
+}) {
+  const { detection, delivery } = batch;
+
+  return {
+    event: 'batch' as const,
+    ruleId: guestInvitationRule.id,
+    invocationId: batch.invocationId,
+    partition: batch.partition,
+    retry: batch.retry,
+    messages: batch.messages,
+    ...detection.summary,
+    allowlistUnavailable: detection.allowlistError !== undefined,
+    delivered: delivery.delivered,
+    deliveryFailures: delivery.failed,
+    duplicatesSuppressed: delivery.duplicates ?? 0,
+    pendingInOutbox: delivery.pending ?? 0,
+    deadLettered: batch.deadLettered,
+    storageFailed: batch.storageFailed,
   };
 }
 

@@ -135,6 +135,8 @@ function describeApp(app: RunningLocalApp): string {
     `  Ingest:     POST ${app.url}/api/ingest  (Event Hubs body; local only, no sign-in)`,
     `  Allowlist:  ${app.storage}`,
     `  Alerts and allowlist notices go to: ${destinations}`,
+    `  Alerts a destination refused are retried every ${app.redeliveryIntervalMs / 1000} s ` +
+      '(LOCAL_REDELIVERY_INTERVAL_SECONDS)',
     '',
   ].join('\n');
 }

@@ -7,12 +7,13 @@ import { jsonResponse, problemResponse, type ApiResponse } from '../adminApi/api
 import { readJsonBody } from '../adminApi/readJsonBody';
 import type { AlertSink } from '../alertSink';
 import type { AllowlistProvider } from '../cachedAllowlist';
-import { createBatchHandler } from '../eventHubBatchHandler';
+import type { UnreadableRecordSink } from '../deadLetterStore';
+import { createBatchProcessor, type BatchSummary } from '../eventHubBatchHandler';
 
 /** One Event Hubs message is at most 1 MB and a batch 100 of them; local input stays below. */
 export const MAX_INGEST_BYTES = 64 * 1024 * 1024;
 
-/** The counts the batch handler logs that the ingest answer passes on. */
+/** The counts of the batch summary that the ingest answer passes on. */
 const SUMMARY_FIELDS = [
   'records',
   'invitations',
@@ -22,13 +23,17 @@ const SUMMARY_FIELDS = [
   'ignored',
   'delivered',
   'deliveryFailures',
+  'duplicatesSuppressed',
+  'pendingInOutbox',
+  'deadLettered',
 ] as const;
 
-export type IngestSummary = Partial<Record<(typeof SUMMARY_FIELDS)[number], number>>;
+export type IngestSummary = Pick<BatchSummary, (typeof SUMMARY_FIELDS)[number]>;
 
 export interface IngestDependencies {
   allowlist: AllowlistProvider;
   sink: AlertSink;
+  deadLetters: UnreadableRecordSink | undefined;
   /** Where the batch handler's log lines go (the serve command's standard error). */
   log: (level: string, message: string) => void;
 }
@@ -36,19 +41,21 @@ export interface IngestDependencies {
 /**
  * Local mode's `POST /api/ingest`: runs an Event Hubs body (`{"records": [...]}`, or an array
  * of such messages) through the Event Hub function's own batch handler, with a real
- * InvocationContext, and answers with the batch summary the handler logs.
+ * InvocationContext, and answers with the counts of its batch summary. A batch that storage
+ * failed answers 500 (in Azure the trigger's retry policy would run it again); its claims make
+ * sending it again safe.
  */
 export function createIngestHandler(dependencies: IngestDependencies) {
-  const handleBatch = createBatchHandler({
+  const processBatch = createBatchProcessor({
     allowlist: dependencies.allowlist,
     sink: dependencies.sink,
+    deadLetters: dependencies.deadLetters,
   });
 
   return async (request: HttpRequest, context: InvocationContext): Promise<ApiResponse> => {
     try {
       const body = await readJsonBody(request, MAX_INGEST_BYTES);
       const messages = Array.isArray(body) ? (body as unknown[]) : [body];
-      let summary: Record<string, unknown> | undefined;
       const batchContext = new InvocationContext({
         invocationId: randomUUID(),
         functionName: 'detectGuestInvitations',
@@ -57,15 +64,11 @@ export function createIngestHandler(dependencies: IngestDependencies) {
           const message = args
             .map((arg) => (typeof arg === 'string' ? arg : String(arg)))
             .join(' ');
-          summary ??= batchSummaryIn(message);
           dependencies.log(level, message);
         },
       });
 
-      await handleBatch(messages, batchContext);
-      if (summary === undefined) {
-        throw new Error('the batch handler logged no batch summary');
-      }
+      const summary = await processBatch(messages, batchContext);
 
       return jsonResponse(200, pickSummary(summary));
     } catch (error) {
@@ -80,7 +83,7 @@ export function createIngestHandler(dependencies: IngestDependencies) {
       return problemResponse(
         new ApiProblem(
           'internal-error',
-          `The batch could not be processed; the serve command's log (invocation ${context.invocationId}) says why.`,
+          `The batch could not be processed; the serve command's log (invocation ${context.invocationId}) says why. Sending the same body again is safe: no alert is sent twice.`,
         ),
         context.invocationId,
       );
@@ -88,30 +91,8 @@ export function createIngestHandler(dependencies: IngestDependencies) {
   };
 }
 
-/** The handler logs one JSON line `{"event": "batch", ...counts}` per batch. */
-function batchSummaryIn(message: string): Record<string, unknown> | undefined {
-  if (!message.startsWith('{')) {
-    return undefined;
-  }
-
-  try {
-    const parsed = JSON.parse(message) as Record<string, unknown>;
-
-    return parsed.event === 'batch' ? parsed : undefined;
-  } catch {
-    // Another log line that happens to start with "{": not the summary.
-    return undefined;
-  }
-}
-
-function pickSummary(summary: Record<string, unknown>): IngestSummary {
-  const picked: IngestSummary = {};
-  for (const field of SUMMARY_FIELDS) {
-    const value = summary[field];
-    if (typeof value === 'number') {
-      picked[field] = value;
-    }
-  }
-
-  return picked;
+function pickSummary(summary: BatchSummary): IngestSummary {
+  return Object.fromEntries(
+    SUMMARY_FIELDS.map((field) => [field, summary[field]]),
+  ) as IngestSummary;
 }

@@ -10,7 +10,8 @@ import { createInvitersRuntime } from '../adminApi/createInvitersRuntime';
 import { matchInvitersRoute, routeHandler } from '../adminApi/invitersRoutes';
 import { startAzurite, type RunningAzurite } from '../azuriteProcess';
 import { CachedAllowlist } from '../cachedAllowlist';
-import { createDetectorRuntime } from '../detectorRuntime';
+import { createDetectorRuntime, type RuntimeOverrides } from '../detectorRuntime';
+import { startRedeliveryLoop } from '../startRedeliveryLoop';
 import { loadSettings } from '../settings';
 import type { TablesConnection } from '../tableServiceClients';
 import { createIngestHandler, MAX_INGEST_BYTES } from './createIngestHandler';
@@ -28,6 +29,8 @@ export interface LocalAppOptions {
   env: Record<string, string | undefined>;
   /** Operator log lines (the serve command's standard error). */
   log: (line: string) => void;
+  /** Shorter timings for tests; the serve command uses the defaults. */
+  runtime?: RuntimeOverrides;
 }
 
 export interface RunningLocalApp {
@@ -38,6 +41,8 @@ export interface RunningLocalApp {
   storage: string;
   /** Alert and notice destinations as `label (scheme://host)`: never a full URL. */
   destinations: string[];
+  /** How often pending alerts are retried, as the redelivery timer does in Azure. */
+  redeliveryIntervalMs: number;
   stop(): Promise<void>;
 }
 
@@ -60,7 +65,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
   }
 
   try {
-    const detector = createDetectorRuntime(env);
+    const detector = createDetectorRuntime(env, options.runtime);
     const { allowlist } = detector;
     const inviters = createInvitersRuntime(env, {
       onChange: () => {
@@ -72,6 +77,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
     const ingest = createIngestHandler({
       allowlist,
       sink: detector.sink,
+      deadLetters: detector.deadLetters,
       log: (level, message) => options.log(`[${level}] detectGuestInvitations: ${message}`),
     });
 
@@ -142,6 +148,17 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
     const port = (server.address() as AddressInfo).port;
     origin = `http://${LOCAL_HOST}:${port}`;
 
+    // The redelivery timer's stand-in: pending alerts are retried while serve runs.
+    const stopRedelivery = startRedeliveryLoop(
+      detector,
+      detector.settings.reliability.localRedeliveryIntervalMs,
+      {
+        log: (message) => options.log(`[information] redeliverAlerts: ${message}`),
+        warn: (message) => options.log(`[warning] redeliverAlerts: ${message}`),
+        error: (message) => options.log(`[error] redeliverAlerts: ${message}`),
+      },
+    );
+
     let stopped: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopped ??= (async () => {
@@ -149,6 +166,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await stopRedelivery();
         await azurite?.stop();
       })();
 
@@ -165,6 +183,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
       destinations: detector.settings.destinations.map(
         (destination) => `${destination.label} (${destination.url.origin})`,
       ),
+      redeliveryIntervalMs: detector.settings.reliability.localRedeliveryIntervalMs,
       stop,
     };
   } catch (error) {
