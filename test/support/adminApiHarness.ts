@@ -123,7 +123,10 @@ export function hostRequest(method: string, path: string, options: SendOptions =
     url,
     headers,
     params,
-    ...(body === undefined ? {} : { body: { string: body } }),
+    // As in a real host, GET and HEAD carry no body.
+    ...(body === undefined || method === 'GET' || method === 'HEAD'
+      ? {}
+      : { body: { string: body } }),
   });
 }
 
