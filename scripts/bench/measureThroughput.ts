@@ -8,6 +8,7 @@ import { collectGarbage, cpuMilliseconds, median } from './benchStatistics';
 export interface ThroughputResult {
   messages: number;
   records: number;
+  invitations: number;
   megabytes: number;
   repetitions: number;
   /** `JSON.parse` alone, per CPU second and per wall-clock second (medians). */
@@ -92,6 +93,7 @@ export async function measureThroughput(
   return {
     messages: bodies.length,
     records,
+    invitations: messages.reduce((sum, message) => sum + message.invitations, 0),
     megabytes,
     repetitions: options.repetitions,
     floor: rate(floorTimes),
