@@ -2,20 +2,27 @@ import { isJsonObject } from './jsonFields';
 
 /** One element of the input and where it was, for messages about it. */
 export interface LocatedElement {
-  where: string;
-  element: unknown;
+  readonly where: string;
+  readonly element: unknown;
+  /** Which document of the input (an Event Hubs message, a line) held it, where numbered. */
+  readonly documentIndex?: number;
 }
 
 /**
  * The records inside one parsed JSON document: an Event Hubs message `{"records":[...]}`, a
  * Graph list response `{"value":[...]}`, an array of records (or of such envelopes), or one
- * record on its own.
+ * record on its own. `documentIndex` is handed on to each element, for callers that need to
+ * find the document again.
  */
-export function* elementsOf(document: unknown, where: string): Generator<LocatedElement> {
+export function* elementsOf(
+  document: unknown,
+  where: string,
+  documentIndex?: number,
+): Generator<LocatedElement> {
   const inner = envelopeItems(document);
   if (inner !== undefined) {
     for (let index = 0; index < inner.length; index += 1) {
-      yield { where: `${where}, record ${index}`, element: inner[index] };
+      yield { where: `${where}, record ${index}`, element: inner[index], documentIndex };
     }
 
     return;
@@ -26,18 +33,22 @@ export function* elementsOf(document: unknown, where: string): Generator<Located
       const item: unknown = document[index];
       const nested = envelopeItems(item);
       if (nested === undefined) {
-        yield { where: `${where}, item ${index}`, element: item };
+        yield { where: `${where}, item ${index}`, element: item, documentIndex };
         continue;
       }
       for (let inner = 0; inner < nested.length; inner += 1) {
-        yield { where: `${where}, item ${index}, record ${inner}`, element: nested[inner] };
+        yield {
+          where: `${where}, item ${index}, record ${inner}`,
+          element: nested[inner],
+          documentIndex,
+        };
       }
     }
 
     return;
   }
 
-  yield { where, element: document };
+  yield { where, element: document, documentIndex };
 }
 
 function envelopeItems(document: unknown): unknown[] | undefined {

@@ -8,11 +8,14 @@ import {
   isGuestInvitationRecord,
   type GuestInvitation,
 } from './guestInvitation';
-import { normalizeAuditRecord, readAuditRecordHead } from './normalizeAuditRecord';
+import { normalizeAuditRecord, screenAuditRecord } from './normalizeAuditRecord';
 
 export interface DetectionProblem {
   where: string;
   reason: string;
+  /** The element that could not be read, and the document it was in (where numbered). */
+  element: unknown;
+  documentIndex: number | undefined;
 }
 
 /** Counts for one batch or one scan, as logged per batch. */
@@ -52,27 +55,30 @@ export async function detectInvitations(
   const problems: DetectionProblem[] = [];
   const invitations: GuestInvitation[] = [];
 
-  for (const { where, element } of elements) {
+  for (const located of elements) {
+    const element = located.element;
     summary.records += 1;
     if (element instanceof UnparsableElement) {
       summary.unreadable += 1;
-      problems.push({ where, reason: element.reason });
+      problems.push(problemAt(located, element.reason));
       continue;
     }
 
     // Only a record whose head says invitation is read in full: about 1 in 100.
-    const outcome = readAuditRecordHead(element);
-    if (outcome.kind === 'unreadable') {
-      summary.unreadable += 1;
-      problems.push({ where, reason: outcome.reason });
-    } else if (outcome.kind === 'ignored') {
-      summary.ignored += 1;
-    } else if (isGuestInvitationRecord(outcome.head)) {
+    const screening = screenAuditRecord(element, isGuestInvitationRecord);
+    if (screening === 'match') {
       const read = normalizeAuditRecord(element);
       const invitation = read.kind === 'audit' ? findGuestInvitation(read.record) : undefined;
       if (invitation !== undefined) {
         invitations.push(invitation);
       }
+    } else if (screening === 'audit') {
+      continue;
+    } else if (screening.kind === 'unreadable') {
+      summary.unreadable += 1;
+      problems.push(problemAt(located, screening.reason));
+    } else {
+      summary.ignored += 1;
     }
   }
 
@@ -107,6 +113,15 @@ export async function detectInvitations(
   summary.alerts = result.alerts.length;
 
   return result;
+}
+
+function problemAt(located: LocatedElement, reason: string): DetectionProblem {
+  return {
+    where: located.where,
+    reason,
+    element: located.element,
+    documentIndex: located.documentIndex,
+  };
 }
 
 export function addSummaries(total: DetectionSummary, part: DetectionSummary): void {

@@ -28,12 +28,6 @@ const MAX_PROBLEMS_LOGGED = 20;
 /** Attacker-chosen values are cut to this length in log lines. */
 const MAX_LOGGED_VALUE = 256;
 
-/** Where one element of the batch came from, for its dead letter. */
-interface ElementOrigin {
-  messageIndex: number;
-  element: unknown;
-}
-
 interface BatchMetadata {
   partitionId: string;
   sequenceNumbers: unknown[];
@@ -72,8 +66,7 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
   return async (messages: unknown, context: InvocationContext): Promise<BatchSummary> => {
     const batch = Array.isArray(messages) ? (messages as unknown[]) : [messages];
     const metadata = batchMetadataOf(context);
-    const origins = new Map<string, ElementOrigin>();
-    const elements = flatten(batch, metadata.sequenceNumbers, origins);
+    const elements = flatten(batch, metadata.sequenceNumbers);
     const detection = await detectInvitations(elements, dependencies.allowlist, now());
 
     for (const problem of detection.problems.slice(0, MAX_PROBLEMS_LOGGED)) {
@@ -95,7 +88,7 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
     let deadLettered = 0;
     if (dependencies.deadLetters !== undefined && detection.problems.length > 0) {
       const records = detection.problems.map((problem) =>
-        unreadableRecord(problem, origins, batch, metadata, context.invocationId),
+        unreadableRecord(problem, batch, metadata, context.invocationId),
       );
       try {
         await dependencies.deadLetters.recordUnreadable(records, now());
@@ -175,40 +168,30 @@ function summaryOf(batch: {
   };
 }
 
-function* flatten(
-  batch: unknown[],
-  sequenceNumbers: unknown[],
-  origins: Map<string, ElementOrigin>,
-): Generator<LocatedElement> {
+/** Each element is numbered by its message, which its dead letter is found from. */
+function* flatten(batch: unknown[], sequenceNumbers: unknown[]): Generator<LocatedElement> {
   for (let index = 0; index < batch.length; index += 1) {
     const sequence = sequenceNumbers[index];
     const where =
       typeof sequence === 'number' || typeof sequence === 'string'
         ? `message ${index} (sequence ${sequence})`
         : `message ${index}`;
-    for (const located of elementsOf(decodeEventBody(batch[index]), where)) {
-      origins.set(located.where, { messageIndex: index, element: located.element });
-      yield located;
-    }
+    yield* elementsOf(decodeEventBody(batch[index]), where, index);
   }
 }
 
 function unreadableRecord(
   problem: DetectionProblem,
-  origins: Map<string, ElementOrigin>,
   batch: unknown[],
   metadata: BatchMetadata,
   invocationId: string,
 ): UnreadableRecord {
-  const origin = origins.get(problem.where);
-  const messageIndex = origin?.messageIndex ?? -1;
+  const messageIndex = problem.documentIndex ?? -1;
   // A message that was not JSON is kept whole; a record inside one is kept as JSON.
   const rawText =
-    origin === undefined
-      ? ''
-      : origin.element instanceof UnparsableElement
-        ? messageText(batch[messageIndex])
-        : jsonText(origin.element);
+    problem.element instanceof UnparsableElement
+      ? messageText(batch[messageIndex])
+      : jsonText(problem.element);
   const sequenceNumber = scalarText(metadata.sequenceNumbers[messageIndex]);
   // The sequence number and the place inside the message identify the event across
   // redeliveries, whatever batch it comes in; without one, the content has to.

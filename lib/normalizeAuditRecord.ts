@@ -26,12 +26,14 @@ export type HeadOutcome =
   | { kind: 'ignored'; reason: string }
   | { kind: 'unreadable'; reason: string };
 
-/** Which shape an element has, found without reading the record itself. */
-type RecognisedElement =
-  | { kind: 'resource-log' | 'preview-resource-log'; element: JsonObject; properties: JsonObject }
-  | { kind: 'graph' | 'log-analytics'; element: JsonObject }
-  | { kind: 'ignored'; reason: string }
-  | { kind: 'unreadable'; reason: string };
+/** The shapes of audit record this reads. */
+type AuditShape = 'resource-log' | 'preview-resource-log' | 'graph' | 'log-analytics';
+
+/** Why an element is not an audit record of a shape this reads. */
+interface Refusal {
+  kind: 'ignored' | 'unreadable';
+  reason: string;
+}
 
 // Graph's operationResult enum, which old resource-log records carry as a number.
 const NUMERIC_RESULTS = ['success', 'failure', 'timeout', 'unknownfuturevalue'];
@@ -42,19 +44,22 @@ const NUMERIC_RESULTS = ['success', 'failure', 'timeout', 'unknownfuturevalue'];
  * anything that is not a recognisable record is unreadable, with the reason.
  */
 export function normalizeAuditRecord(element: unknown): RecordOutcome {
-  const recognised = recognise(element);
-  switch (recognised.kind) {
+  const shape = recognise(element);
+  if (typeof shape !== 'string') {
+    return shape;
+  }
+
+  // recognise() has checked that the element is an object, and its properties too.
+  const record = element as JsonObject;
+  switch (shape) {
     case 'resource-log':
-      return audit(readResourceLogRecord(recognised.element, recognised.properties));
+      return audit(readResourceLogRecord(record, record.properties as JsonObject));
     case 'preview-resource-log':
-      return audit(readPreviewResourceLogRecord(recognised.element, recognised.properties));
+      return audit(readPreviewResourceLogRecord(record, record.properties as JsonObject));
     case 'graph':
-      return audit(readGraphRecord(recognised.element));
+      return audit(readGraphRecord(record));
     case 'log-analytics':
-      return audit(readLogAnalyticsRow(recognised.element));
-    case 'ignored':
-    case 'unreadable':
-      return recognised;
+      return audit(readLogAnalyticsRow(record));
   }
 }
 
@@ -65,26 +70,50 @@ export function normalizeAuditRecord(element: unknown): RecordOutcome {
  * rows, parsing their JSON-text columns a second time).
  */
 export function readAuditRecordHead(element: unknown): HeadOutcome {
-  const recognised = recognise(element);
-  switch (recognised.kind) {
+  const shape = recognise(element);
+  if (typeof shape !== 'string') {
+    return shape;
+  }
+
+  return { kind: 'audit', head: headOf(shape, element as JsonObject) };
+}
+
+/** What screenAuditRecord tells of one element. */
+export type Screening = 'match' | 'audit' | { kind: 'ignored' | 'unreadable'; reason: string };
+
+/**
+ * The question every record of the stream is asked first, answered without building
+ * anything: is it an audit record whose head `matches` accepts ('match'), another audit
+ * record ('audit'), or neither (ignored or unreadable, and why, as readAuditRecordHead says).
+ * The same decision as readAuditRecordHead followed by `matches`.
+ */
+export function screenAuditRecord(
+  element: unknown,
+  matches: (head: AuditRecordHead) => boolean,
+): Screening {
+  const shape = recognise(element);
+  if (typeof shape !== 'string') {
+    return shape;
+  }
+
+  return matches(headOf(shape, element as JsonObject)) ? 'match' : 'audit';
+}
+
+function headOf(shape: AuditShape, element: JsonObject): AuditRecordHead {
+  switch (shape) {
     case 'resource-log':
-      return { kind: 'audit', head: resourceLogHead(recognised.element, recognised.properties) };
+      return resourceLogHead(element, element.properties as JsonObject);
     case 'preview-resource-log':
-      return {
-        kind: 'audit',
-        head: previewResourceLogHead(recognised.element, recognised.properties),
-      };
+      return previewResourceLogHead(element, element.properties as JsonObject);
     case 'graph':
-      return { kind: 'audit', head: graphHead(recognised.element) };
+      return graphHead(element);
     case 'log-analytics':
-      return { kind: 'audit', head: logAnalyticsHead(recognised.element) };
-    case 'ignored':
-    case 'unreadable':
-      return recognised;
+      return logAnalyticsHead(element);
   }
 }
 
-function recognise(element: unknown): RecognisedElement {
+/** The element's shape; for anything else, whether it is ignored or unreadable, and why. */
+function recognise(element: unknown): AuditShape | Refusal {
   if (!isJsonObject(element)) {
     return { kind: 'unreadable', reason: `expected a JSON object, got ${describeType(element)}` };
   }
@@ -93,7 +122,7 @@ function recognise(element: unknown): RecognisedElement {
     return recogniseResourceLogRecord(element);
   }
   if (Object.hasOwn(element, 'activityDisplayName') || Object.hasOwn(element, 'initiatedBy')) {
-    return { kind: 'graph', element };
+    return 'graph';
   }
   if (
     Object.hasOwn(element, 'OperationName') ||
@@ -105,7 +134,7 @@ function recognise(element: unknown): RecognisedElement {
       return { kind: 'ignored', reason: `Log Analytics table ${table.slice(0, 64)}` };
     }
 
-    return { kind: 'log-analytics', element };
+    return 'log-analytics';
   }
 
   return {
@@ -121,7 +150,7 @@ function audit(record: AuditRecord): RecordOutcome {
 }
 
 /** Azure Monitor resource-log record, as Entra diagnostic settings stream it to Event Hubs. */
-function recogniseResourceLogRecord(element: JsonObject): RecognisedElement {
+function recogniseResourceLogRecord(element: JsonObject): AuditShape | Refusal {
   const properties = element.properties;
   if (!isJsonObject(properties)) {
     return {
@@ -133,19 +162,19 @@ function recogniseResourceLogRecord(element: JsonObject): RecognisedElement {
   const logCategory = text(element.category);
   // Entra writes "AuditLogs" exactly; the check spares nearly every record a lower-case copy.
   if (logCategory === undefined || logCategory === 'AuditLogs') {
-    return { kind: 'resource-log', element, properties };
+    return 'resource-log';
   }
 
   const lowerCategory = logCategory.toLowerCase();
   // Pre-GA records used the category "Audit" and a flat property bag.
   if (lowerCategory === 'audit') {
-    return { kind: 'preview-resource-log', element, properties };
+    return 'preview-resource-log';
   }
   if (lowerCategory !== 'auditlogs') {
     return { kind: 'ignored', reason: `log category ${logCategory.slice(0, 64)}` };
   }
 
-  return { kind: 'resource-log', element, properties };
+  return 'resource-log';
 }
 
 function resourceLogHead(element: JsonObject, properties: JsonObject): AuditRecordHead {

@@ -13,9 +13,13 @@ import { capRawText, MAX_RAW_BYTES, type UnreadableRecord } from '../../lib/dead
 import { detectInvitations } from '../../lib/detectInvitations';
 import { domainAllowed, evaluateApproval } from '../../lib/evaluateApproval';
 import { createBatchHandler } from '../../lib/eventHubBatchHandler';
-import type { GuestInvitation } from '../../lib/guestInvitation';
+import { isGuestInvitationRecord, type GuestInvitation } from '../../lib/guestInvitation';
 import { inviterKeyProblem } from '../../lib/inviterKey';
-import { normalizeAuditRecord, readAuditRecordHead } from '../../lib/normalizeAuditRecord';
+import {
+  normalizeAuditRecord,
+  readAuditRecordHead,
+  screenAuditRecord,
+} from '../../lib/normalizeAuditRecord';
 import { storableText } from '../../lib/storableText';
 
 const now = new Date('2026-11-18T10:00:00Z');
@@ -112,6 +116,22 @@ describe('the normaliser and the rule, on arbitrary input', () => {
         expectPrototypeUntouched();
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('screen each record exactly as reading its head and asking the rule would', () => {
+    fc.assert(
+      fc.property(anyElement, (element) => {
+        const head = readAuditRecordHead(element);
+        const screening = screenAuditRecord(element, isGuestInvitationRecord);
+
+        if (head.kind === 'audit') {
+          expect(screening).toBe(isGuestInvitationRecord(head.head) ? 'match' : 'audit');
+        } else {
+          expect(screening).toEqual(head);
+        }
+      }),
+      { numRuns: 1_000 },
     );
   });
 
