@@ -6,6 +6,7 @@ import { startLocalApp, type RunningLocalApp } from '../../lib/localMode/startLo
 import { createTableClient } from '../../lib/tableServiceClients';
 import { startFlakyReceiver, type FlakyReceiver } from '../support/flakyReceiver';
 import { testTablesConnectionString, uniqueTableName } from '../support/testTables';
+import { waitFor } from '../support/waitFor';
 
 const BATCH = JSON.parse(
   readFileSync(
@@ -14,16 +15,6 @@ const BATCH = JSON.parse(
   ),
 ) as { records: unknown[] };
 const AUDIT_ID = 'Invited Users_a3b4c5d6-e7f8-4091-a2b3-c4d5e6f7a8b9_RT6YU_8801544';
-
-async function waitFor(done: () => boolean, timeoutMs: number, why: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out; log so far:\n${why()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('local mode, as the Event Hub function and the redelivery timer run in Azure', () => {
   let receiver: FlakyReceiver;

@@ -7,6 +7,7 @@ import { localPrincipal } from '../../lib/adminApi/localPrincipal';
 import type { CliIo } from '../../lib/cli/cliIo';
 import { runServe, serveCommand } from '../../lib/cli/serveCommand';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver';
+import { waitFor } from '../support/waitFor';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'adminApi');
 const LENA = 'lena.fischer@northwind.example';
@@ -60,16 +61,6 @@ async function startServe(
     stderr: err,
     exited,
   };
-}
-
-async function waitFor(done: () => boolean, timeoutMs: number, why: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out; log so far:\n${why()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 function portIsOpen(port: number): Promise<boolean> {
