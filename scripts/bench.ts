@@ -188,7 +188,7 @@ async function run(
       measure: '   throughputRatio (CPU time)',
       result:
         `${throughput.throughputRatio.toFixed(3)} (wall clock ` +
-        `${throughput.wallRatio.toFixed(3)}; median of ${throughput.repetitions} pairs)`,
+        `${throughput.wallRatio.toFixed(3)}; median of ${throughput.repetitions} interleaved passes)`,
       target: `>= ${TARGETS.throughputRatio}`,
       met: throughput.throughputRatio >= TARGETS.throughputRatio,
     },
