@@ -1,4 +1,4 @@
-import { ConfigurationError } from './configurationError';
+import { ConfigurationError, refuseUnresolvedKeyVaultReference } from './configurationError';
 
 export type DestinationKind = 'teams' | 'webhook';
 
@@ -28,6 +28,7 @@ export function parseDestinations(
     return [];
   }
 
+  refuseUnresolvedKeyVaultReference(setting, value);
   const parts = value.split(/[\s,]+/).filter((part) => part !== '');
 
   return parts.map((part, index) => {

@@ -1,4 +1,4 @@
-import { ConfigurationError } from './configurationError';
+import { ConfigurationError, refuseUnresolvedKeyVaultReference } from './configurationError';
 import { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './deliverNotification';
 import { parseDestinations, type Destination } from './destination';
 import type { TablesConnection } from './tableServiceClients';
@@ -171,6 +171,7 @@ function readSigningSecret(env: Environment): string | undefined {
   if (secret === undefined) {
     return undefined;
   }
+  refuseUnresolvedKeyVaultReference('ALERT_WEBHOOK_SECRET', secret);
   if (
     !SIGNING_SECRET.test(secret) ||
     Buffer.from(secret.slice('whsec_'.length), 'base64').length < 24

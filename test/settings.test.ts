@@ -65,6 +65,20 @@ describe('settings', () => {
       { ALERT_WEBHOOK_SECRET: 'hunter2' },
       'Setting ALERT_WEBHOOK_SECRET must be a Standard Webhooks secret',
     ],
+    [
+      {
+        TEAMS_WEBHOOK_URL:
+          '@Microsoft.KeyVault(SecretUri=https://kv-gid.vault.azure.net/secrets/teams-webhook-url)',
+      },
+      'Setting TEAMS_WEBHOOK_URL is a Key Vault reference that App Service has not resolved',
+    ],
+    [
+      {
+        ALERT_WEBHOOK_SECRET:
+          '@Microsoft.KeyVault(SecretUri=https://kv-gid.vault.azure.net/secrets/hunter2)',
+      },
+      'Setting ALERT_WEBHOOK_SECRET is a Key Vault reference that App Service has not resolved',
+    ],
   ])('refuses %p with a message naming the setting', (env, message) => {
     const attempt = () => loadSettings(env);
 
