@@ -35,6 +35,7 @@ param maximumInstanceCount int = 40
 
 @description('Seconds the function app caches the approved-inviter allowlist.')
 @minValue(0)
+@maxValue(86400)
 param allowlistCacheTtlSeconds int = 60
 
 @description('Days a deleted Key Vault stays recoverable (7 to 90); purge protection keeps its name reserved that long.')

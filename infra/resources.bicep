@@ -33,6 +33,7 @@ param maximumInstanceCount int = 40
 
 @description('Seconds the function app caches the approved-inviter allowlist before reading the table again.')
 @minValue(0)
+@maxValue(86400)
 param allowlistCacheTtlSeconds int = 60
 
 @description('Days a deleted Key Vault stays recoverable; purge protection keeps its name reserved that long.')
@@ -156,10 +157,12 @@ resource detectorConsumerGroup 'Microsoft.EventHub/namespaces/eventhubs/consumer
 }
 
 // The one key-based rule, used only by the Entra diagnostic setting, which requires a
-// namespace-level rule with Manage, Send and Listen. Nothing in this deployment reads its keys.
+// namespace-level rule with Manage, Send and Listen. Azure creates a rule of this name on every
+// namespace; declaring it under that name makes it the only one, instead of a second beside it.
+// Nothing in this deployment reads its keys.
 resource entraDiagnosticsRule 'Microsoft.EventHub/namespaces/authorizationRules@2024-01-01' = {
   parent: eventHubNamespace
-  name: 'entra-diagnostic-settings'
+  name: 'RootManageSharedAccessKey'
   properties: {
     rights: [
       'Manage'

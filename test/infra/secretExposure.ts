@@ -26,8 +26,12 @@ export function findSecretExposures(root: ArmTemplate): string[] {
 // ARM's list*() functions (listKeys, listConnectionStrings, listAccountSas, listSecrets, ...)
 // return keys and connection strings; nothing in this deployment may read one.
 const KEY_READ = /\blist\w*\(/i;
-const KEY_MATERIAL = /AccountKey=|SharedAccessKey|SharedAccessSignature|DefaultEndpointsProtocol=/i;
-const OUTPUT_SECRET = /ConnectionString|InstrumentationKey|AccountKey|SharedAccessKey|\blist\w*\(/i;
+// Connection-string syntax, not names: the namespace's one rule is called
+// RootManageSharedAccessKey, and its resource id is no secret.
+const KEY_MATERIAL =
+  /AccountKey=|SharedAccessKey(Name)?=|SharedAccessSignature|DefaultEndpointsProtocol=/i;
+const OUTPUT_SECRET =
+  /ConnectionString|InstrumentationKey|AccountKey|SharedAccessKey(Name)?=|\blist\w*\(/i;
 
 function findKeyReads(root: ArmTemplate): string[] {
   return stringsIn(root)
