@@ -1,5 +1,6 @@
 import { buildAlert, type Alert } from '../lib/alert';
 import { renderAlertCard, TEAMS_CARD_BUDGET_BYTES } from '../lib/alertCard';
+import { plainCardText } from '../lib/cardText';
 import { teamsMessageBody } from '../lib/deliverNotification';
 import { findGuestInvitation } from '../lib/guestInvitation';
 import { normalizeAuditRecord } from '../lib/normalizeAuditRecord';
@@ -92,10 +93,8 @@ describe('the Teams card', () => {
 
     expect(validate(card)).toEqual([]);
     expect(card.version).toBe('1.5');
-    expect(text).toContain(
-      'malice\\\\.morgan@fabrikam\\\\.example invited burner\\\\.account@mailbox\\\\.example',
-    );
-    expect(text).toContain('The inviter is not on the approved\\\\-inviter allowlist\\\\.');
+    expect(text).toContain('malice.morgan@fabrikam.example invited burner.account@mailbox.example');
+    expect(text).toContain('The inviter is not on the approved-inviter allowlist.');
     expect(text).toContain('What to do next');
     expect(card.actions).toHaveLength(2);
   });
@@ -151,9 +150,40 @@ describe('the Teams card', () => {
     const text = JSON.stringify(card);
 
     expect(text).toContain(
-      '\\\\[Click to approve\\\\]\\\\(https://evil\\\\.example/x\\\\)\\\\*\\\\*urgent\\\\*\\\\*',
+      '\\\\[Click to approve\\\\](https://evil.example/x)\\\\*\\\\*urgent\\\\*\\\\*',
     );
     expect(text).not.toContain('\\u0000');
     expect(text).not.toContain('\u202e');
+  });
+});
+
+describe('text on a card', () => {
+  it.each([
+    ['a UPN', 'malice.morgan@fabrikam.example'],
+    ['a guest UPN', 'burner.account_mailbox.example#EXT#@fabrikam.onmicrosoft.com'],
+    ['a GUID', '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d'],
+    ['an IP address', '198.51.100.77'],
+    ['a time', '2026-11-18T10:02:51.987654+00:00'],
+    ['an audit id', 'Invited Users_9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a_PX2LM_5510487'],
+  ])('shows %s exactly as written', (_, value) => {
+    expect(plainCardText(value)).toBe(value);
+  });
+
+  it.each([
+    ['a link', '[Approve](https://evil.example/x)', '\\[Approve\\](https://evil.example/x)'],
+    ['bold', '**urgent**', '\\*\\*urgent\\*\\*'],
+    ['italics with underscores', '_urgent_ call me', '\\_urgent\\_ call me'],
+    ['a heading', '# Approved', '\\# Approved'],
+    ['a list item', '- approved by CISO', '\\- approved by CISO'],
+    ['a numbered item', '1. approved', '1\\. approved'],
+    ['a quote', '> approved', '\\> approved'],
+    [
+      'a date function',
+      '{{DATE(2026-11-18T10:02:51Z, SHORT)}}',
+      '\\{\\{DATE(2026-11-18T10:02:51Z, SHORT)\\}\\}',
+    ],
+    ['a backslash', 'a\\*b', 'a\\\\\\*b'],
+  ])('escapes %s', (_, value, shown) => {
+    expect(plainCardText(value)).toBe(shown);
   });
 });

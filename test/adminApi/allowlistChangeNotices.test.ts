@@ -156,7 +156,7 @@ describe('allowlist changes are announced to the alert destinations', () => {
     expect(message.attachments[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
     expect(cardProblems(message.attachments[0]?.content)).toEqual([]);
     expect(JSON.stringify(message.attachments[0]?.content)).toContain(
-      'priya\\\\.raman@fabrikam\\\\.example created the allowlist entry for alice\\\\.morgan@fabrikam\\\\.example',
+      'priya.raman@fabrikam.example created the allowlist entry for alice.morgan@fabrikam.example',
     );
   });
 
@@ -203,7 +203,7 @@ describe('the allowlist-change card', () => {
     const card = JSON.stringify(allowlistChangeNotification(change).card);
 
     expect(card).toContain(
-      '\\\\*\\\\*Approved\\\\*\\\\* by \\\\[the CISO\\\\]\\\\(https://evil\\\\.example/login\\\\)',
+      '\\\\*\\\\*Approved\\\\*\\\\* by \\\\[the CISO\\\\](https://evil.example/login)',
     );
     expect(card).not.toContain('[the CISO](');
   });
@@ -216,7 +216,7 @@ describe('the allowlist-change card', () => {
       facts: expect.arrayContaining([
         {
           title: 'Allowed domains',
-          value: 'partner\\.example, eu\\.partner\\.example (was partner\\.example)',
+          value: 'partner.example, eu.partner.example (was partner.example)',
         },
         { title: 'Expires', value: 'never' },
         { title: 'Action', value: 'changed' },
@@ -239,7 +239,7 @@ describe('the allowlist-change card', () => {
     const card = allowlistChangeNotification(change).card;
 
     expect(Buffer.byteLength(JSON.stringify(card))).toBeLessThanOrEqual(TEAMS_CARD_BUDGET_BYTES);
-    expect(JSON.stringify(card)).toContain('alice\\\\.morgan@fabrikam\\\\.example');
+    expect(JSON.stringify(card)).toContain('alice.morgan@fabrikam.example');
     expect(cardProblems(card)).toEqual([]);
   });
 });
