@@ -162,8 +162,8 @@ function toAlertInviter(invitation: GuestInvitation): AlertInviter {
         userPrincipalName: null,
         appId: null,
         servicePrincipalId: null,
-        displayName: null,
-        ipAddress: null,
+        displayName: orNull(inviter.displayName),
+        ipAddress: orNull(inviter.ipAddress),
         isGuest: false,
       };
   }

@@ -48,8 +48,15 @@ export interface AppInitiator {
   servicePrincipalName: string | undefined;
 }
 
+/**
+ * The record names no user (object id or UPN) and no app (appId, servicePrincipalId, name).
+ * What it still tells is kept for the alert: an IP address or a display name identifies nobody,
+ * but helps the analyst.
+ */
 export interface UnknownInitiator {
   type: 'unknown';
+  ipAddress?: string | undefined;
+  displayName?: string | undefined;
 }
 
 export interface TargetResource {

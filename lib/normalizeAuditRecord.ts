@@ -312,7 +312,9 @@ function readLogAnalyticsRow(element: JsonObject): AuditRecord {
 
 /**
  * `initiatedBy` is `{user}`, `{app}`, `{user, app: null}` or `{}` in real data. A user or app
- * object whose identifying fields are all empty does not count as naming anyone.
+ * object whose identifying fields are all empty does not count as naming anyone. Keys are read
+ * without regard to case: Graph objects that went through PowerShell arrive as `User.Id`,
+ * `UserPrincipalName`, `IPAddress`.
  */
 export function readInitiator(value: unknown): Initiator {
   const initiatedBy = objectOrUndefined(value);
@@ -321,37 +323,33 @@ export function readInitiator(value: unknown): Initiator {
   }
 
   const user = objectOrUndefined(field(initiatedBy, 'user'));
+  const userIp = user === undefined ? undefined : text(field(user, 'ipAddress'));
+  const userName = user === undefined ? undefined : text(field(user, 'displayName'));
   if (user !== undefined) {
-    const id = text(user.id);
-    const userPrincipalName = text(user.userPrincipalName);
+    const id = text(field(user, 'id'));
+    const userPrincipalName = text(field(user, 'userPrincipalName'));
     if (id !== undefined || userPrincipalName !== undefined) {
-      return {
-        type: 'user',
-        id,
-        userPrincipalName,
-        displayName: text(user.displayName),
-        ipAddress: text(user.ipAddress),
-      };
+      return { type: 'user', id, userPrincipalName, displayName: userName, ipAddress: userIp };
     }
   }
 
   const app = objectOrUndefined(field(initiatedBy, 'app'));
   if (app !== undefined) {
-    const appId = text(app.appId);
-    const servicePrincipalId = text(app.servicePrincipalId);
-    const displayName = text(app.displayName);
+    const appId = text(field(app, 'appId'));
+    const servicePrincipalId = text(field(app, 'servicePrincipalId'));
+    const displayName = text(field(app, 'displayName'));
     if (appId !== undefined || servicePrincipalId !== undefined || displayName !== undefined) {
       return {
         type: 'app',
         appId,
         servicePrincipalId,
         displayName,
-        servicePrincipalName: text(app.servicePrincipalName),
+        servicePrincipalName: text(field(app, 'servicePrincipalName')),
       };
     }
   }
 
-  return { type: 'unknown' };
+  return { type: 'unknown', ipAddress: userIp, displayName: userName };
 }
 
 function readTargets(value: unknown): TargetResource[] {
@@ -365,9 +363,9 @@ function readTargets(value: unknown): TargetResource[] {
       continue;
     }
     targets.push({
-      id: text(item.id),
+      id: text(field(item, 'id')),
       type: text(field(item, 'type')),
-      displayName: text(item.displayName),
+      displayName: text(field(item, 'displayName')),
       userPrincipalName: text(field(item, 'userPrincipalName')),
     });
   }
