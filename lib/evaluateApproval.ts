@@ -13,9 +13,11 @@ export type ApprovalDecision =
  * Decides whether the allowlist approves an invitation. `allowlist` is undefined when it
  * could not be read: then nothing is approved (fail safe, never silent).
  *
- * Expiry is judged at the time of the invitation, not of processing, so audit-log latency
- * or a replay never turns a timely approved invitation into an alert; without a usable
- * record time, `now` is used.
+ * An entry past its expiresAt approves nothing: neither an invitation made after it expired,
+ * nor one read after it expired (a record delayed or replayed past the expiry alerts, with
+ * reason approval-expired, rather than pass on an approval that no longer holds). The later
+ * of the record's time and `now` decides, so a record stamped ahead of this clock cannot
+ * borrow the time before its own either.
  */
 export function evaluateApproval(
   invitation: GuestInvitation,
@@ -31,7 +33,7 @@ export function evaluateApproval(
     return { approved: false, reason: 'not-approved' };
   }
 
-  const at = invitationTime(invitation, now);
+  const at = expiryJudgedAt(invitation, now);
   const current = entries.filter((entry) => !hasExpired(entry, at));
   if (current.length === 0) {
     return { approved: false, reason: 'approval-expired' };
@@ -46,11 +48,11 @@ export function evaluateApproval(
   return { approved: true, entry: approving };
 }
 
-function invitationTime(invitation: GuestInvitation, now: Date): number {
+function expiryJudgedAt(invitation: GuestInvitation, now: Date): number {
   const recorded =
     invitation.record.time === undefined ? NaN : parseAuditTime(invitation.record.time);
 
-  return Number.isNaN(recorded) ? now.getTime() : recorded;
+  return Number.isNaN(recorded) ? now.getTime() : Math.max(recorded, now.getTime());
 }
 
 /**

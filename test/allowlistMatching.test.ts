@@ -2,9 +2,9 @@ import fc from 'fast-check';
 
 import { Allowlist, inviterKeys } from '../lib/allowlist';
 import { allowlistEntrySchema, describeIssues } from '../lib/allowlistEntry';
-import type { Initiator } from '../lib/auditRecord';
-import { domainAllowed, parseAuditTime } from '../lib/evaluateApproval';
-import { emailFromGuestUpn } from '../lib/guestInvitation';
+import type { AuditRecord, Initiator } from '../lib/auditRecord';
+import { domainAllowed, evaluateApproval, parseAuditTime } from '../lib/evaluateApproval';
+import { emailFromGuestUpn, type GuestInvitation } from '../lib/guestInvitation';
 import { inviterKeyProblem, tryParseInviterKey } from '../lib/inviterKey';
 
 function user(userPrincipalName: string | undefined, id?: string): Initiator {
@@ -191,5 +191,51 @@ describe('reading the invitee and the time', () => {
 
   it('reads an unparsable time as NaN', () => {
     expect(parseAuditTime('yesterday')).toBeNaN();
+  });
+});
+
+describe('expiry', () => {
+  const entry = { inviter: 'alice.morgan@fabrikam.example', expiresAt: '2026-06-30T00:00:00Z' };
+  const invitationAt = (time: string): GuestInvitation => ({
+    record: { time } as AuditRecord,
+    inviter: {
+      type: 'user',
+      id: undefined,
+      userPrincipalName: 'alice.morgan@fabrikam.example',
+      displayName: undefined,
+      ipAddress: undefined,
+    },
+    invitee: { email: 'guest@partner.example', userPrincipalName: undefined, id: undefined },
+  });
+  const decide = (time: string, now: string) =>
+    evaluateApproval(invitationAt(time), new Allowlist([entry]), new Date(now));
+
+  it.each([
+    [
+      'made and read while the entry is current',
+      '2026-05-02T08:00:00Z',
+      '2026-05-02T08:05:00Z',
+      true,
+    ],
+    [
+      'made while current, read after the expiry',
+      '2026-06-29T23:58:00Z',
+      '2026-06-30T00:03:00Z',
+      false,
+    ],
+    ['made after the expiry', '2026-07-01T08:00:00Z', '2026-07-01T08:05:00Z', false],
+    [
+      'stamped after the expiry, read before it',
+      '2026-07-01T08:00:00Z',
+      '2026-06-29T00:00:00Z',
+      false,
+    ],
+  ])('approves an invitation %s: %p', (_, time, now, approved) => {
+    const decision = decide(time, now);
+
+    expect(decision.approved).toBe(approved);
+    if (!decision.approved) {
+      expect(decision.reason).toBe('approval-expired');
+    }
   });
 });
