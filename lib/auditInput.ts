@@ -10,9 +10,10 @@ export interface LocatedElement {
 
 /**
  * The records inside one parsed JSON document: an Event Hubs message `{"records":[...]}`, a
- * Graph list response `{"value":[...]}`, an array of records (or of such envelopes), or one
- * record on its own. `documentIndex` is handed on to each element, for callers that need to
- * find the document again.
+ * Graph list response `{"value":[...]}`, a Log Analytics query response `{"tables":[...]}`,
+ * an array of records (or of the first two envelopes), or one record on its own.
+ * `documentIndex` is handed on to each element, for callers that need to find the document
+ * again.
  */
 export function* elementsOf(
   document: unknown,
@@ -48,6 +49,14 @@ export function* elementsOf(
     return;
   }
 
+  // Checked after the envelopes: Event Hubs messages, most of the input, pay nothing for it.
+  const tables = queryTables(document);
+  if (tables !== undefined) {
+    yield* rowsOfTables(tables, where, documentIndex);
+
+    return;
+  }
+
   yield { where, element: document, documentIndex };
 }
 
@@ -65,7 +74,80 @@ function envelopeItems(document: unknown): unknown[] | undefined {
   return undefined;
 }
 
-/** Marks an element that could not even be parsed; the detector reports it as unreadable. */
+function queryTables(document: unknown): unknown[] | undefined {
+  return isJsonObject(document) && Array.isArray(document.tables) ? document.tables : undefined;
+}
+
+/**
+ * The rows of a Log Analytics query API response (`{"tables": [{"name": "PrimaryResult",
+ * "columns": [{"name", "type"}], "rows": [[...]]}]}`), each made an object keyed by column
+ * name, as other AuditLogs exports give a row. Dynamic columns stay JSON text, as there.
+ */
+function* rowsOfTables(
+  tables: unknown[],
+  where: string,
+  documentIndex: number | undefined,
+): Generator<LocatedElement> {
+  for (let tableIndex = 0; tableIndex < tables.length; tableIndex += 1) {
+    const table: unknown = tables[tableIndex];
+    const at = `${where}, table ${tableIndex}`;
+    const names = isJsonObject(table) ? columnNames(table.columns) : undefined;
+    const rows = isJsonObject(table) ? table.rows : undefined;
+    if (names === undefined || !Array.isArray(rows)) {
+      yield {
+        where: at,
+        element: new UnparsableElement(
+          'a query result table needs "columns", each with a "name", and "rows", each an array',
+        ),
+        documentIndex,
+      };
+      continue;
+    }
+
+    for (let rowIndex = 0; rowIndex < rows.length; rowIndex += 1) {
+      yield {
+        where: `${at}, row ${rowIndex}`,
+        element: rowObject(names, rows[rowIndex]),
+        documentIndex,
+      };
+    }
+  }
+}
+
+function columnNames(columns: unknown): string[] | undefined {
+  if (!Array.isArray(columns)) {
+    return undefined;
+  }
+
+  const names: string[] = [];
+  for (const column of columns) {
+    if (!isJsonObject(column) || typeof column.name !== 'string') {
+      return undefined;
+    }
+    names.push(column.name);
+  }
+
+  return names;
+}
+
+function rowObject(names: string[], row: unknown): unknown {
+  if (!Array.isArray(row)) {
+    return new UnparsableElement(`the row is not an array of ${names.length} values`);
+  }
+  if (row.length !== names.length) {
+    return new UnparsableElement(
+      `the row has ${row.length} values but the table has ${names.length} columns`,
+    );
+  }
+
+  // fromEntries defines own properties, so a column named "__proto__" stays a column.
+  return Object.fromEntries(names.map((name, index) => [name, row[index]]));
+}
+
+/**
+ * Marks an element that could not be read at all (not JSON, a malformed query result row);
+ * the detector reports it as unreadable.
+ */
 export class UnparsableElement {
   constructor(readonly reason: string) {}
 }

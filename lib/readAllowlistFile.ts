@@ -36,13 +36,28 @@ export async function readAllowlistFile(path: string): Promise<AllowlistEntry[]>
 
   const entries: AllowlistEntry[] = [];
   const problems: string[] = [];
+  // The allowlist holds one entry per inviter, so a second one would quietly replace the
+  // first, with its own expiry and domains; which of the two was meant is the author's call.
+  const firstEntryFor = new Map<string, number>();
   document.forEach((item: unknown, index) => {
     const parsed = allowlistEntrySchema.safeParse(item);
-    if (parsed.success) {
-      entries.push(parsed.data);
-    } else {
+    if (!parsed.success) {
       problems.push(...describeIssues(parsed.error).map((issue) => `entry ${index}: ${issue}`));
+
+      return;
     }
+
+    const inviter = parsed.data.inviter;
+    const earlier = firstEntryFor.get(inviter);
+    if (earlier === undefined) {
+      firstEntryFor.set(inviter, index);
+    } else {
+      problems.push(
+        `entry ${index}: names the same inviter as entry ${earlier} (${inviter}); ` +
+          'keep one entry per inviter',
+      );
+    }
+    entries.push(parsed.data);
   });
   if (problems.length > 0) {
     throw new UnreadableFileError(path, `invalid allowlist entries:\n  ${problems.join('\n  ')}`);

@@ -1,4 +1,4 @@
-import { elementsOf } from '../lib/auditInput';
+import { elementsOf, UnparsableElement } from '../lib/auditInput';
 import type { AuditRecord } from '../lib/auditRecord';
 import { normalizeAuditRecord, normalizeResult } from '../lib/normalizeAuditRecord';
 import { fixture, sampleRecords } from './support/fixtures';
@@ -193,6 +193,16 @@ describe('normalizeAuditRecord', () => {
 });
 
 describe('elementsOf', () => {
+  interface QueryTable {
+    name: string;
+    columns: { name: string; type: string }[];
+    rows: unknown[][];
+  }
+
+  interface QueryResponse {
+    tables: QueryTable[];
+  }
+
   it('flattens an Event Hubs message, a Graph list response and arrays of envelopes', () => {
     const graphList = [...elementsOf(fixture('records/graph-list-response.json'), 'list')];
     const nested = [...elementsOf([{ records: [1, 2] }, { records: [3] }, 4], 'batch')];
@@ -203,6 +213,61 @@ describe('elementsOf', () => {
       ['batch, item 0, record 1', 2],
       ['batch, item 1, record 0', 3],
       ['batch, item 2', 4],
+    ]);
+  });
+
+  it('makes each row of a Log Analytics query response an AuditLogs row keyed by column name', () => {
+    const response = fixture('records/log-analytics-query-response.json') as QueryResponse;
+    const columns = response.tables[0]?.columns.map((column) => column.name);
+
+    const rows = [...elementsOf(response, 'query')];
+    const invitation = rows[0]?.element as Record<string, unknown>;
+
+    expect(rows.map((row) => row.where)).toEqual([
+      'query, table 0, row 0',
+      'query, table 0, row 1',
+    ]);
+    expect(Object.keys(invitation)).toEqual(columns);
+    expect(invitation).toMatchObject({
+      TimeGenerated: '2026-11-19T11:47:09.2Z',
+      Id: 'Invited Users_2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d_MV6TC_5512233',
+      DurationMs: 0,
+      Type: 'AuditLogs',
+    });
+    expect(auditRecord(invitation)).toMatchObject({
+      shape: 'log-analytics',
+      activity: 'Invite external user',
+      initiatedBy: { type: 'user', userPrincipalName: 'priya.natarajan@fabrikam.example' },
+    });
+  });
+
+  it.each([
+    [
+      'a row one value short',
+      (table: QueryTable) => table.rows[1]?.pop(),
+      'query, table 0, row 1',
+      'the row has 26 values but the table has 27 columns',
+    ],
+    [
+      'a row that is not an array',
+      (table: QueryTable) => (table.rows[1] = { Id: 'x' } as unknown as unknown[]),
+      'query, table 0, row 1',
+      'the row is not an array of 27 values',
+    ],
+    [
+      'a table without columns',
+      (table: QueryTable) => delete (table as Partial<QueryTable>).columns,
+      'query, table 0',
+      'a query result table needs "columns", each with a "name", and "rows", each an array',
+    ],
+  ])('reports %s in a query response as unreadable, saying why', (_case, damage, where, reason) => {
+    const response = fixture('records/log-analytics-query-response.json') as QueryResponse;
+    damage(response.tables[0] as QueryTable);
+
+    const elements = [...elementsOf(response, 'query')];
+
+    expect(elements.filter((located) => located.element instanceof UnparsableElement)).toEqual([
+      { where, element: new UnparsableElement(reason), documentIndex: undefined },
     ]);
   });
 });
