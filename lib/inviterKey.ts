@@ -12,15 +12,35 @@ export interface InviterKey {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // RFC 5322 atext plus dots: Entra derives guest UPNs from email local parts, then adds #EXT#.
 const UPN_LOCAL = /^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}$/i;
+/**
+ * Microsoft 365's UPN rules (support article 2439357) allow a period anywhere in the user name
+ * except at its start or end, and an email local part (which guest UPNs are built from) has no
+ * two periods in a row, so no real Entra UPN can fail this.
+ */
+const MISPLACED_DOT = /^\.|\.\.|\.$/;
 const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+/** An all-digit last label makes an IP address literal (10.0.0.1), never a domain name. */
+const NUMERIC_LABEL = /^\d+$/;
 const MAX_UPN_LENGTH = 256;
 
 export function isGuid(value: string): boolean {
   return GUID.test(value);
 }
 
-/** A DNS name of at least two labels, in ASCII (IDNs as punycode), without a trailing dot. */
+/**
+ * An invitee email domain: a DNS name of at least two labels, in ASCII (IDNs as punycode),
+ * without a trailing dot, and not an IPv4 address: no top-level domain is all digits.
+ */
 export function isDomainName(value: string): boolean {
+  return isDnsName(value) && !NUMERIC_LABEL.test(value.slice(value.lastIndexOf('.') + 1));
+}
+
+/**
+ * A DNS name of at least two labels, in ASCII (IDNs as punycode), without a trailing dot. A
+ * UPN suffix is only checked this far: it is matched exactly against what Entra writes in
+ * its audit records, where only verified domains appear, so refusing more would gain nothing.
+ */
+function isDnsName(value: string): boolean {
   if (value.length === 0 || value.length > 253) {
     return false;
   }
@@ -47,10 +67,17 @@ export function inviterKeyProblem(input: string): string | undefined {
   if (at <= 0 || value.indexOf('@') !== at) {
     return 'the inviter must be a user principal name (name@domain) or a GUID';
   }
-  if (!UPN_LOCAL.test(value.slice(0, at))) {
+  const local = value.slice(0, at);
+  if (!UPN_LOCAL.test(local)) {
     return 'the part of the user principal name before "@" has characters a UPN cannot have';
   }
-  if (!isDomainName(value.slice(at + 1))) {
+  if (MISPLACED_DOT.test(local)) {
+    return (
+      'the part of the user principal name before "@" cannot start or end with a dot or have ' +
+      'two dots in a row'
+    );
+  }
+  if (!isDnsName(value.slice(at + 1))) {
     return 'the part of the user principal name after "@" is not a domain name';
   }
 

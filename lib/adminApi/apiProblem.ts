@@ -19,6 +19,10 @@ export const PROBLEM_KINDS = {
     title: 'The entry is not in the state the request requires',
   },
   'body-too-large': { status: 413, title: 'The body is too large' },
+  'misdirected-request': {
+    status: 421,
+    title: 'The request is addressed to a host this server does not serve',
+  },
   'unsupported-media-type': { status: 415, title: 'The body must be JSON' },
   'internal-error': { status: 500, title: 'Internal error' },
   'authentication-not-configured': {
@@ -27,6 +31,10 @@ export const PROBLEM_KINDS = {
   },
   'storage-not-configured': { status: 503, title: 'No allowlist storage is configured' },
   'storage-unavailable': { status: 503, title: 'The allowlist storage is unavailable' },
+  'audit-unavailable': {
+    status: 503,
+    title: 'The change was applied, but its audit record could not be written',
+  },
 } as const;
 
 export type ProblemKind = keyof typeof PROBLEM_KINDS;

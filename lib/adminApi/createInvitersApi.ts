@@ -13,7 +13,7 @@ import { ApiProblem } from './apiProblem';
 import { emptyResponse, jsonResponse, problemResponse, type ApiResponse } from './apiResponse';
 import { authorizeCaller, type Access, type Caller } from './authorizeCaller';
 import { clientAddressOf } from './clientAddress';
-import { easyAuthMisconfiguration } from './easyAuthMisconfiguration';
+import { easyAuthMisconfiguration, type CallerTrust } from './easyAuthMisconfiguration';
 import { entryTerms, toEntryResource } from './entryResource';
 import { inviterFromRequest } from './inviterFromRequest';
 import { isStorageUnavailable } from './isStorageUnavailable';
@@ -22,6 +22,7 @@ import { parseEntryTerms } from './parseEntryTerms';
 import { readJsonBody } from './readJsonBody';
 import { readPreconditions, type Preconditions } from './readPreconditions';
 import { newAuditRecordId, type TableAllowlistAuditLog } from './tableAllowlistAuditLog';
+import { writeAuditRecord } from './writeAuditRecord';
 
 /** Where the API keeps the allowlist and its history. */
 export interface InvitersStorage {
@@ -31,7 +32,7 @@ export interface InvitersStorage {
   ensureTables(): Promise<void>;
 }
 
-export interface InvitersApiDependencies {
+export interface InvitersApiDependencies extends CallerTrust {
   /** Undefined when no storage is configured: every request then gets a 503. */
   storage: InvitersStorage | undefined;
   notifier: AllowlistChangeNotifier;
@@ -71,9 +72,9 @@ const WRITE_ATTEMPTS = 3;
 
 /**
  * The admin API over the allowlist. Every handler checks, in this order, that callers can be
- * identified here (App Service Authentication on), the caller's app role, and the request;
- * writes are conditional on Table Storage ETags, recorded in the audit table and announced.
- * Handlers never throw: every failure is an RFC 9457 problem answer.
+ * identified here (App Service Authentication on, or local development), the caller's app
+ * role, and the request; writes are conditional on Table Storage ETags, recorded in the audit
+ * table and announced. Handlers never throw: every failure is an RFC 9457 problem answer.
  */
 export function createInvitersApi(dependencies: InvitersApiDependencies): InvitersApi {
   const now = dependencies.now ?? (() => new Date());
@@ -82,11 +83,13 @@ export function createInvitersApi(dependencies: InvitersApiDependencies): Invite
     (access: Access, operation: Operation): InvitersHandler =>
     async (request, context) => {
       try {
-        const misconfiguration = easyAuthMisconfiguration(dependencies.env);
+        const misconfiguration = easyAuthMisconfiguration(dependencies.env, dependencies);
         if (misconfiguration !== undefined) {
           context.error(
             `Admin API refused ${request.method} ${pathOf(request)}: ${misconfiguration}. ` +
-              'Enable App Service Authentication (Entra ID) on the function app.',
+              'Enable App Service Authentication (Entra ID) on the function app; outside App ' +
+              'Service the admin API serves only local development (func start, or the serve ' +
+              'command).',
           );
           throw new ApiProblem(
             'authentication-not-configured',
@@ -114,19 +117,28 @@ export function createInvitersApi(dependencies: InvitersApiDependencies): Invite
       }
     };
 
+  /**
+   * Records, announces and applies a change that is made by now. The notice and the cache
+   * refresh happen whatever the audit write does; when the record cannot be written even so,
+   * the answer is a 503 saying the change stands, and the error log keeps the whole record.
+   */
   const recordChange = async (
     change: AllowlistChange,
     storage: InvitersStorage,
     context: InvocationContext,
   ): Promise<void> => {
-    // The change is made by now; neither its record nor its notice may undo the answer.
-    try {
-      await storage.auditLog.append(change);
-    } catch (error) {
+    const audit = await writeAuditRecord(storage.auditLog, change);
+    if (audit.written && audit.earlierFailures.length > 0) {
+      context.warn(
+        `Audit record ${change.id} written on attempt ${audit.attempts} after: ` +
+          audit.earlierFailures.map(describeError).join('; '),
+      );
+    }
+    if (!audit.written) {
       context.error(
         `Audit record NOT written for the ${change.action} of allowlist entry ${change.inviter} ` +
-          `(${describeError(error)}); the change was made. The record, in full: ` +
-          JSON.stringify(change),
+          `after ${audit.attempts} attempts (${describeError(audit.error)}); the change WAS ` +
+          `applied. The record, in full: ${JSON.stringify(change)}`,
       );
     }
 
@@ -149,10 +161,15 @@ export function createInvitersApi(dependencies: InvitersApiDependencies): Invite
         changedBy: change.changedBy,
         clientIp: change.clientIp,
         auditRecord: change.id,
+        auditWritten: audit.written,
         invocationId: change.invocationId,
         noticeFailures: failures.length,
       }),
     );
+
+    if (!audit.written) {
+      throw auditUnavailable(change, audit.attempts, failures.length, context.invocationId);
+    }
   };
 
   const describeChange = (
@@ -392,6 +409,29 @@ function concurrentChange(inviter: string): ApiProblem {
     'concurrent-change',
     `The allowlist entry for ${inviter} changed ${WRITE_ATTEMPTS} times while this request ` +
       'ran. Nothing was changed by this request; try again.',
+  );
+}
+
+function auditUnavailable(
+  change: AllowlistChange,
+  attempts: number,
+  noticeFailures: number,
+  invocationId: string,
+): ApiProblem {
+  const notice =
+    noticeFailures === 0
+      ? 'its change notice was still sent'
+      : `its change notice was still sent, though ${noticeFailures} destination(s) did not take it`;
+
+  return new ApiProblem(
+    'audit-unavailable',
+    `The ${change.action} of the allowlist entry for ${change.inviter} WAS applied and ` +
+      `${notice}, but its audit record could not be written (${attempts} tries): the audit ` +
+      "table's storage did not take it. The whole record is in the app's error log under " +
+      `invocation id ${invocationId}. Nothing needs repeating: GET the entry to see it. Check ` +
+      'the audit table (ALLOWLIST_AUDIT_TABLE) and its storage, and retry further changes ' +
+      'later, once it works again.',
+    { headers: { 'retry-after': '30' } },
   );
 }
 

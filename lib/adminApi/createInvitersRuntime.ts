@@ -29,7 +29,7 @@ export interface InvitersRuntime {
  */
 export function createInvitersRuntime(
   env: Record<string, string | undefined>,
-  overrides: Pick<InvitersApiDependencies, 'now' | 'onChange'> = {},
+  overrides: Pick<InvitersApiDependencies, 'now' | 'onChange' | 'localMode'> = {},
 ): InvitersRuntime {
   const settings = loadSettings(env);
   let storage: InvitersStorage | undefined;

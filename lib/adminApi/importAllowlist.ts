@@ -1,4 +1,4 @@
-import { allowlistEntrySchema, describeIssues } from '../allowlistEntry';
+import { describeIssues, writableAllowlistEntrySchema } from '../allowlistEntry';
 import { describeProblem, type InvitersApiClient } from './invitersApiClient';
 
 export interface ImportReport {
@@ -29,7 +29,7 @@ export async function importAllowlist(
 
   const report: ImportReport = { imported: 0, skipped: [], failed: [] };
   for (const [index, item] of (document as unknown[]).entries()) {
-    const parsed = allowlistEntrySchema.safeParse(item);
+    const parsed = writableAllowlistEntrySchema.safeParse(item);
     if (!parsed.success) {
       const line = `entry ${index}: ${describeIssues(parsed.error).join('; ')}`;
       report.failed.push(line);

@@ -21,8 +21,18 @@ const HOW_TO_NAME =
  * Throws ApiProblem 400 when the result is not a valid key.
  */
 export function inviterFromRequest(request: HttpRequest): string {
+  const segment = rawUrlSegment(request.url);
+  if (segment !== undefined && tryDecode(segment) === undefined) {
+    // The host passes a malformed escape on undecoded, and "%" is allowed in UPNs, so
+    // without this check `a%ZZ@b.example` would be taken for the key `a%zz@b.example`.
+    throw invalidInviter(
+      'the URL has a "%" that does not start a percent-encoded UTF-8 character; send a ' +
+        'literal "%" as %25',
+    );
+  }
+
   const fromParameter = request.params.inviter;
-  const fromUrl = urlSegment(request.url);
+  const fromUrl = segment === undefined ? undefined : tryDecode(segment);
   let raw: string | undefined;
   if (fromParameter === undefined || fromParameter === '') {
     raw = fromUrl;
@@ -35,19 +45,24 @@ export function inviterFromRequest(request: HttpRequest): string {
   const problem = raw === undefined ? 'the URL names no inviter' : inviterKeyProblem(raw);
   const key = raw === undefined ? undefined : tryParseInviterKey(raw);
   if (problem !== undefined || key === undefined) {
-    throw new ApiProblem(
-      'invalid-inviter',
-      `The URL does not name a valid inviter. ${HOW_TO_NAME}`,
-      {
-        errors: [`inviter: ${problem ?? 'not a valid inviter key'}`],
-      },
-    );
+    throw invalidInviter(problem ?? 'not a valid inviter key');
   }
 
   return key.value;
 }
 
-function urlSegment(url: string): string | undefined {
+function invalidInviter(problem: string): ApiProblem {
+  return new ApiProblem(
+    'invalid-inviter',
+    `The URL does not name a valid inviter. ${HOW_TO_NAME}`,
+    {
+      errors: [`inviter: ${problem}`],
+    },
+  );
+}
+
+/** The `{inviter}` segment as the client encoded it; undefined without a usable URL. */
+function rawUrlSegment(url: string): string | undefined {
   let pathname: string;
   try {
     pathname = new URL(url).pathname;
@@ -56,16 +71,14 @@ function urlSegment(url: string): string | undefined {
     return undefined;
   }
 
-  const segment = INVITER_SEGMENT.exec(pathname)?.[1];
-
-  return segment === undefined ? undefined : tryDecode(segment);
+  return INVITER_SEGMENT.exec(pathname)?.[1];
 }
 
 function tryDecode(value: string): string | undefined {
   try {
     return decodeURIComponent(value);
   } catch {
-    // A stray "%" not followed by two hex digits: not an encoding, so no decoded form.
+    // A stray "%" not followed by two hex digits, or escapes that are not UTF-8: no decoded form.
     return undefined;
   }
 }

@@ -23,6 +23,12 @@ export interface AnsweredProblem {
   errors: string[];
 }
 
+export interface AllowlistListing {
+  entries: AllowlistEntry[];
+  /** The API's line for each stored entity it could not list as an entry. */
+  problems: string[];
+}
+
 export type PutOutcome =
   { ok: true; status: number; entry: AllowlistEntry } | { ok: false; problem: AnsweredProblem };
 
@@ -40,20 +46,27 @@ export class InvitersApiClient {
     this.doFetch = options.fetch ?? fetch;
   }
 
-  /** Every entry, following nextLink page by page. */
-  async listAll(): Promise<AllowlistEntry[]> {
-    const entries: AllowlistEntry[] = [];
+  /**
+   * Every entry, following nextLink page by page, and every stored entity the API listed under
+   * `problems` instead (edited outside the API into something invalid), one line each.
+   */
+  async listAll(): Promise<AllowlistListing> {
+    const listing: AllowlistListing = { entries: [], problems: [] };
     let next: URL | undefined = new URL('api/inviters?top=1000', this.base);
     for (let page = 0; next !== undefined && page < MAX_PAGES; page += 1) {
       const body = (await this.send('GET', next)).body as {
         value?: AllowlistEntry[];
         nextLink?: string;
+        problems?: unknown[];
       };
-      entries.push(...(body.value ?? []));
+      listing.entries.push(...(body.value ?? []));
+      listing.problems.push(
+        ...(body.problems ?? []).filter((problem) => typeof problem === 'string'),
+      );
       next = body.nextLink === undefined ? undefined : this.sameOrigin(new URL(body.nextLink));
     }
 
-    return entries;
+    return listing;
   }
 
   /** Creates or replaces one entry; a refusal of this entry is returned, not thrown. */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import { z } from 'zod';
 
-import { allowlistEntrySchema, describeIssues } from '../allowlistEntry';
+import { describeIssues, storedInstantSchema } from '../allowlistEntry';
 import { decodeTableKey, encodeTableKey } from '../tableKey';
 import type { AllowlistChange } from './allowlistChange';
 
@@ -33,6 +33,18 @@ export interface AuditPage {
   continuationToken: string | undefined;
 }
 
+/**
+ * An entry as an audit record keeps it: read for what it says, not judged by today's rules, so
+ * a record written under older ones (a domain the API now refuses, say) still shows in the
+ * history. Only expiresAt is normalised, to the form the API documents.
+ */
+const recordedEntrySchema = z.strictObject({
+  inviter: z.string(),
+  expiresAt: storedInstantSchema.optional(),
+  allowedDomains: z.array(z.string()).optional(),
+  note: z.string().optional(),
+});
+
 const storedEntrySchema = z
   .string()
   .transform((text, context) => {
@@ -44,7 +56,7 @@ const storedEntrySchema = z
       return z.NEVER;
     }
   })
-  .pipe(allowlistEntrySchema);
+  .pipe(recordedEntrySchema);
 
 const auditEntitySchema = z.object({
   inviter: z.string(),
@@ -80,7 +92,11 @@ export class TableAllowlistAuditLog {
     await this.client.createTable();
   }
 
-  async append(change: AllowlistChange): Promise<void> {
+  /** `abortSignal` bounds the write, the Tables client's own retries included. */
+  async append(
+    change: AllowlistChange,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<void> {
     const entity: AuditEntity = {
       partitionKey: encodeTableKey(change.inviter),
       rowKey: change.id,
@@ -97,7 +113,7 @@ export class TableAllowlistAuditLog {
     if (change.clientIp !== null) entity.clientIp = change.clientIp;
 
     // Create, never upsert: an audit record is written once and never replaced.
-    await this.client.createEntity(entity);
+    await this.client.createEntity(entity, options);
   }
 
   /** One page of an inviter's history, newest first. */

@@ -28,7 +28,8 @@ Options:
   --code KEY         Azure: the function key (or set ADMIN_API_FUNCTION_KEY)
   --token TOKEN      Azure: an Entra access token for the API (or set ADMIN_API_TOKEN)
 Exit status: 0 when every entry went through (skipped ones included), 1 when an
-entry or the API failed, 2 for a usage error.
+entry or the API failed (for export: a stored entity that is not a valid entry,
+so the backup is incomplete), 2 for a usage error.
 `;
 
 export const allowlistCommand: CliCommand = async (args, io) => {
@@ -98,7 +99,8 @@ export const allowlistCommand: CliCommand = async (args, io) => {
 };
 
 async function exportTo(file: string, client: InvitersApiClient, io: CliIo): Promise<number> {
-  const entries = (await client.listAll()).map(entryTerms);
+  const listing = await client.listAll();
+  const entries = listing.entries.map(entryTerms);
   const text = `${JSON.stringify(entries, null, 2)}\n`;
 
   if (file === '-') {
@@ -106,11 +108,34 @@ async function exportTo(file: string, client: InvitersApiClient, io: CliIo): Pro
   } else {
     await writeFile(file, text, 'utf8');
   }
+  for (const problem of listing.problems) {
+    io.stderr.write(`not exported: ${problem}\n`);
+  }
   io.stderr.write(
     `exported ${entries.length} allowlist entries${file === '-' ? '' : ` to ${file}`}\n`,
   );
+  if (listing.problems.length > 0) {
+    io.stderr.write(incompleteBackup(listing.problems.length));
+
+    return EXIT_FAILURE;
+  }
 
   return EXIT_OK;
+}
+
+/** Exit 1 and say so: a backup that silently lacks entities would restore a different allowlist. */
+function incompleteBackup(count: number): string {
+  const what =
+    count === 1
+      ? '1 stored entity (above) is not a valid allowlist entry, so it was not exported. It ' +
+        'approves nothing; replace it'
+      : `${count} stored entities (above) are not valid allowlist entries, so they were not ` +
+        'exported. They approve nothing; replace each';
+
+  return (
+    `error: the backup is incomplete: ${what} with PUT, or remove it with DELETE, through the ` +
+    'API, then export again.\n'
+  );
 }
 
 async function importFrom(file: string, client: InvitersApiClient, io: CliIo): Promise<number> {

@@ -18,7 +18,8 @@ Runs the app on this machine with no Azure: the admin API (/api/inviters, same
 routes and authorisation as in Azure, read from the x-ms-client-principal header;
 no function key) and POST /api/ingest, which runs an Event Hubs body
 ({"records":[...]}, or an array of them) through the detector and answers with
-the batch summary. Listens on 127.0.0.1 only: ingest asks for no sign-in.
+the batch summary. Listens on 127.0.0.1 only, and answers only requests addressed
+to 127.0.0.1, localhost or [::1] with its port: ingest asks for no sign-in.
 Without TABLES_CONNECTION_STRING or TABLES_ENDPOINT an in-memory Azurite holds
 the allowlist until the command stops (Ctrl+C).
   --port N          port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)
@@ -101,6 +102,14 @@ export async function runServe(args: string[], io: CliIo, stop: AbortSignal): Pr
 
   try {
     io.stdout.write(describeApp(app));
+    if (app.sharedStorage) {
+      io.stderr.write(
+        `warning: the allowlist is in ${app.storage}, not an Azurite on this machine, and local ` +
+          'mode trusts the x-ms-client-principal header as it comes: anyone on this machine ' +
+          '(any user or process that can reach the port) can change that allowlist, naming ' +
+          'any caller and role. Stop serve when you are done.\n',
+      );
+    }
     if (values.allowlist !== undefined && !(await seedAllowlist(values.allowlist, app, io))) {
       return EXIT_FAILURE;
     }

@@ -15,6 +15,8 @@ import { startRedeliveryLoop } from '../startRedeliveryLoop';
 import { loadSettings } from '../settings';
 import type { TablesConnection } from '../tableServiceClients';
 import { createIngestHandler, MAX_INGEST_BYTES } from './createIngestHandler';
+import { isLocalAppHost } from './isLocalAppHost';
+import { isLoopbackStorage } from './isLoopbackStorage';
 import { readIncomingRequest } from './readIncomingRequest';
 import { writeApiResponse } from './writeApiResponse';
 
@@ -39,6 +41,11 @@ export interface RunningLocalApp {
   port: number;
   /** Where the allowlist lives, in words, without secrets. */
   storage: string;
+  /**
+   * True when the allowlist is in shared Table Storage rather than an Azurite on this
+   * machine: the API here trusts the principal header, so anyone on this machine can change it.
+   */
+  sharedStorage: boolean;
   /** Alert and notice destinations as `label (scheme://host)`: never a full URL. */
   destinations: string[];
   /** How often pending alerts are retried, as the redelivery timer does in Azure. */
@@ -50,6 +57,7 @@ export interface RunningLocalApp {
  * The whole app on this machine: the admin API (same handlers, routes and authorisation as
  * in Azure, without the function key) and `POST /api/ingest`, which runs Event Hubs bodies
  * through the detector. Starts an in-memory Azurite when no Table Storage is configured.
+ * Answers only requests addressed to itself by a loopback name (see isLocalAppHost).
  * After each allowlist change the detector's cached allowlist is dropped, so the next
  * ingest sees it.
  */
@@ -68,6 +76,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
     const detector = createDetectorRuntime(env, options.runtime);
     const { allowlist } = detector;
     const inviters = createInvitersRuntime(env, {
+      localMode: true,
       onChange: () => {
         if (allowlist instanceof CachedAllowlist) {
           allowlist.invalidate();
@@ -81,18 +90,42 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
       log: (level, message) => options.log(`[${level}] detectGuestInvitations: ${message}`),
     });
 
-    const answer = async (incoming: IncomingMessage, origin: string): Promise<ApiResponse> => {
+    let port = 0;
+    let origin = '';
+    const answer = async (
+      incoming: IncomingMessage,
+      invocationId: string,
+    ): Promise<ApiResponse> => {
       const path = (incoming.url ?? '/').split('?')[0] ?? '/';
       const isIngest = path === '/api/ingest';
       const match = path.startsWith('/api/') ? matchInvitersRoute(path.slice(5)) : undefined;
       const functionName = isIngest ? 'ingest' : (match?.route.name ?? 'none');
       const context = new InvocationContext({
-        invocationId: randomUUID(),
+        invocationId,
         functionName,
         logHandler: (level, ...args) =>
           options.log(`[${level}] ${functionName}: ${args.map(String).join(' ')}`),
       });
 
+      // Before anything else: a request for another host name is a rebinding page or a
+      // proxy, and the principal header it carries must not be believed.
+      if (!isLocalAppHost(incoming.headers.host, port)) {
+        const host = JSON.stringify((incoming.headers.host ?? '').slice(0, 100));
+        context.warn(
+          `Refused a request for host ${host}: local mode answers only requests addressed to ` +
+            `127.0.0.1:${port}, localhost:${port} or [::1]:${port}.`,
+        );
+
+        return problemResponse(
+          new ApiProblem(
+            'misdirected-request',
+            `Local mode answers only requests addressed to 127.0.0.1:${port}, localhost:${port} ` +
+              `or [::1]:${port}, so that a web page cannot reach it through another host name ` +
+              `(DNS rebinding). Call ${origin} directly, not through a proxy or another name.`,
+          ),
+          context.invocationId,
+        );
+      }
       if (!isIngest && match === undefined) {
         return problemResponse(
           new ApiProblem(
@@ -125,16 +158,30 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
         : routeHandler(inviters.api, match.route)(request, context);
     };
 
-    let origin = '';
     const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
-      answer(incoming, origin).then(
+      const invocationId = randomUUID();
+      answer(incoming, invocationId).then(
         (response) => {
           options.log(`${incoming.method ?? '?'} ${pathOnly(incoming)} -> ${response.status}`);
           writeApiResponse(outgoing, response);
         },
         (error: unknown) => {
-          options.log(`${incoming.method ?? '?'} ${pathOnly(incoming)} failed: ${String(error)}`);
-          outgoing.writeHead(500).end();
+          const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          options.log(
+            `${incoming.method ?? '?'} ${pathOnly(incoming)} failed ` +
+              `(invocation ${invocationId}): ${reason}`,
+          );
+          writeApiResponse(
+            outgoing,
+            problemResponse(
+              new ApiProblem(
+                'internal-error',
+                `An unexpected error occurred. The serve command's log has it under invocation ` +
+                  `id ${invocationId}.`,
+              ),
+              invocationId,
+            ),
+          );
         },
       );
     });
@@ -145,7 +192,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
         resolve();
       });
     });
-    const port = (server.address() as AddressInfo).port;
+    port = (server.address() as AddressInfo).port;
     origin = `http://${LOCAL_HOST}:${port}`;
 
     // The redelivery timer's stand-in: pending alerts are retried while serve runs.
@@ -180,6 +227,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
         azurite === undefined
           ? describeStorage(configured)
           : `Azurite in memory on ${LOCAL_HOST}:${azurite.port} (nothing is kept after exit)`,
+      sharedStorage: configured !== undefined && !isLoopbackStorage(configured),
       destinations: detector.settings.destinations.map(
         (destination) => `${destination.label} (${destination.url.origin})`,
       ),

@@ -72,6 +72,8 @@ function wiredApi(
       ALERT_WEBHOOK_URL: `${receiverUrl.origin}/hook`,
       ALERT_WEBHOOK_SECRET: SECRET,
       DELIVERY_MAX_ATTEMPTS: '1',
+      WEBSITE_SITE_NAME: 'func-gid-test',
+      WEBSITE_AUTH_ENABLED: 'True',
       ...settings,
     },
     { now: () => NOW },

@@ -128,4 +128,35 @@ describe('admin API: every change is on the record', () => {
 
     expect(history.status).toBe(403);
   });
+
+  it('still shows records written under older rules, with expiresAt in documented form', async () => {
+    const api = createHarness();
+    await api.storage.ensureTables();
+    // Both were accepted when written: an IP address as a domain, a lower-case t and z.
+    const legacy = {
+      inviter: INVITER,
+      expiresAt: '2030-01-01t00:00:00z',
+      allowedDomains: ['10.0.0.1'],
+    };
+    await api.storage.auditLog.append({
+      id: '0006966441600000-0123456789ab',
+      inviter: INVITER,
+      action: 'create',
+      before: null,
+      after: legacy,
+      changedBy: ADMIN.name,
+      changedByObjectId: ADMIN.objectId,
+      changedByAppId: null,
+      changedAt: '2026-01-01T00:00:00.000Z',
+      clientIp: null,
+      invocationId: '3f0c1a52-7d4e-4b8a-9c1f-2e3d4c5b6a79',
+    });
+
+    const history = await api.send('GET', entryPath(INVITER, '/history'));
+
+    expect(history.status).toBe(200);
+    expect(listed(history, 'after')).toEqual([
+      { inviter: INVITER, expiresAt: '2030-01-01T00:00:00Z', allowedDomains: ['10.0.0.1'] },
+    ]);
+  });
 });

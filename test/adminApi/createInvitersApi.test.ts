@@ -224,7 +224,26 @@ describe('admin API: inviter keys in the URL', () => {
       '6a1b2c3d-4e5f-4a6b-8c7d',
       'inviter: the inviter must be a user principal name (name@domain) or a GUID',
     ],
-    ['%E0%A4%A', 'inviter: the inviter must be a user principal name (name@domain) or a GUID'],
+    [
+      '%E0%A4%A',
+      'inviter: the URL has a "%" that does not start a percent-encoded UTF-8 character; send a literal "%" as %25',
+    ],
+    [
+      'a%ZZ@fabrikam.example',
+      'inviter: the URL has a "%" that does not start a percent-encoded UTF-8 character; send a literal "%" as %25',
+    ],
+    [
+      '.lena@fabrikam.example',
+      'inviter: the part of the user principal name before "@" cannot start or end with a dot or have two dots in a row',
+    ],
+    [
+      'lena.@fabrikam.example',
+      'inviter: the part of the user principal name before "@" cannot start or end with a dot or have two dots in a row',
+    ],
+    [
+      '.a..b.@fabrikam.example',
+      'inviter: the part of the user principal name before "@" cannot start or end with a dot or have two dots in a row',
+    ],
   ])('refuses %s with 400 before touching storage', async (segment, error) => {
     const api = harness();
     const getState = jest.spyOn(api.storage.allowlist, 'getEntryState');
@@ -236,9 +255,33 @@ describe('admin API: inviter keys in the URL', () => {
     expect(getState).not.toHaveBeenCalled();
   });
 
+  it('refuses a PUT whose inviter has a malformed escape, which the host passes on as it is, and creates nothing', async () => {
+    const api = harness();
+
+    const response = await api.send('PUT', 'inviters/a%ZZ@fabrikam.example', { json: {} });
+    const list = await api.send('GET', 'inviters');
+
+    expect(response.status).toBe(400);
+    expect(response.body.type).toBe('urn:guest-invite-detector:problem:invalid-inviter');
+    expect(list.body.value).toEqual([]);
+    expect(api.notices).toEqual([]);
+  });
+
+  it('accepts a literal "%" sent as %25', async () => {
+    const api = harness();
+
+    const response = await api.send('PUT', 'inviters/a%25ZZ%40fabrikam.example', { json: {} });
+
+    expect(response.status).toBe(201);
+    expect(response.body.inviter).toBe('a%zz@fabrikam.example');
+  });
+
   it('round-trips every valid UPN, whatever characters its local part holds', async () => {
     const api = harness();
-    const localPart = fc.stringMatching(/^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,40}$/);
+    // Dots anywhere but at either end or two in a row, as Entra allows them.
+    const localPart = fc
+      .stringMatching(/^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,40}$/)
+      .filter((local) => !/^\.|\.\.|\.$/.test(local));
     const upn = fc
       .tuple(localPart, fc.boolean())
       .map(([local, guest]) =>
@@ -308,6 +351,33 @@ describe('admin API: strict input', () => {
       ['expiresAt: must be an ISO 8601 instant with a time zone, e.g. 2027-01-31T00:00:00Z'],
     ],
     [
+      'an expiry with a lower-case t and z',
+      { expiresAt: '2030-01-01t00:00:00z' },
+      [
+        'expiresAt: must have T and Z in upper case, as ISO 8601 instants are written: e.g. 2027-01-31T00:00:00Z',
+      ],
+    ],
+    [
+      'an expiry on 30 February',
+      { expiresAt: '2027-02-30T00:00:00Z' },
+      ['expiresAt: is not a real date and time'],
+    ],
+    [
+      'an expiry at hour 24 of 30 February',
+      { expiresAt: '2030-02-30T24:00:00Z' },
+      ['expiresAt: is not a real date and time'],
+    ],
+    [
+      'an expiry at hour 24 of a real day',
+      { expiresAt: '2030-01-01T24:00:00Z' },
+      ['expiresAt: is not a real date and time'],
+    ],
+    [
+      'an expiry with an offset of 24 hours',
+      { expiresAt: '2030-01-01T00:00:00+24:00' },
+      ['expiresAt: is not a real date and time'],
+    ],
+    [
       'an expiry in the past',
       { expiresAt: '2026-05-31T00:00:00Z' },
       ['expiresAt: must be in the future; to end an approval now, DELETE the entry instead'],
@@ -315,6 +385,11 @@ describe('admin API: strict input', () => {
     [
       'a domain that is not a domain name',
       { allowedDomains: ['partner.example', 'https://evil.example/'] },
+      ['allowedDomains.1: must be a domain name such as partner.example (IDNs in punycode)'],
+    ],
+    [
+      'an IP address as a domain',
+      { allowedDomains: ['partner.example', '10.0.0.1'] },
       ['allowedDomains.1: must be a domain name such as partner.example (IDNs in punycode)'],
     ],
     [
@@ -349,6 +424,30 @@ describe('admin API: strict input', () => {
     expect(response.status).toBe(400);
     expect(response.body.type).toBe('urn:guest-invite-detector:problem:invalid-entry');
     expect(response.body.errors).toEqual(errors);
+  });
+
+  it.each([
+    '2028-02-29T23:59:59Z',
+    '2027-01-31T00:00+05:30',
+    '2027-12-31T23:59:59.123456789-08:00',
+  ])('accepts the real instant %s as sent', async (expiresAt) => {
+    const api = harness();
+
+    const response = await api.send('PUT', entryPath(PARTNER_LEAD), { json: { expiresAt } });
+
+    expect(response.status).toBe(201);
+    expect(response.body.expiresAt).toBe(expiresAt);
+  });
+
+  it('accepts domains with numeric labels other than the last', async () => {
+    const api = harness();
+
+    const response = await api.send('PUT', entryPath(PARTNER_LEAD), {
+      json: { allowedDomains: ['10.partner.example', '365partner.example'] },
+    });
+
+    expect(response.status).toBe(201);
+    expect(response.body.allowedDomains).toEqual(['10.partner.example', '365partner.example']);
   });
 
   it('stores domains in normal form: lower case, without a trailing dot', async () => {
@@ -649,18 +748,49 @@ describe('admin API: who may call it', () => {
     },
   );
 
+  it('fails closed outside App Service too (a container), and logs what is missing', async () => {
+    const api = createHarness({ env: { CONTAINER_APP_NAME: 'ca-gid-prod' } });
+
+    const response = await api.send('GET', 'inviters');
+
+    expect(response.status).toBe(503);
+    expect(response.body.type).toBe(
+      'urn:guest-invite-detector:problem:authentication-not-configured',
+    );
+    expect(api.logs.filter((line) => line.level === 'error').map((line) => line.message)).toEqual([
+      'Admin API refused GET /api/inviters: nothing vouches for the caller: WEBSITE_AUTH_ENABLED ' +
+        'is not True (App Service Authentication is off, or this is not App Service) and this is ' +
+        'not local development (AZURE_FUNCTIONS_ENVIRONMENT is not Development, as func start ' +
+        'sets it). Enable App Service Authentication (Entra ID) on the function app; outside App ' +
+        'Service the admin API serves only local development (func start, or the serve command).',
+    ]);
+  });
+
   it.each([
     [{ WEBSITE_SITE_NAME: 'func-gid-prod', WEBSITE_AUTH_ENABLED: 'false' }, 503],
     [{ WEBSITE_SITE_NAME: 'func-gid-prod', WEBSITE_AUTH_ENABLED: '' }, 503],
+    [{ WEBSITE_SITE_NAME: 'func-gid-prod', AZURE_FUNCTIONS_ENVIRONMENT: 'Development' }, 503],
     [{ WEBSITE_SITE_NAME: 'func-gid-prod', WEBSITE_AUTH_ENABLED: 'True' }, 200],
     [{ WEBSITE_INSTANCE_ID: 'f0e1d2c3b4a5', WEBSITE_AUTH_ENABLED: 'true' }, 200],
-    [{}, 200],
+    [{}, 503],
+    [{ CONTAINER_APP_NAME: 'ca-gid-prod' }, 503],
+    [{ AZURE_FUNCTIONS_ENVIRONMENT: 'Production' }, 503],
+    [{ AZURE_FUNCTIONS_ENVIRONMENT: 'Development' }, 200],
+    [{ WEBSITE_AUTH_ENABLED: 'True' }, 200],
   ])('with %j serves status %s', async (env, status) => {
     const api = createHarness({ env });
 
     const response = await api.send('GET', 'inviters');
 
     expect(response.status).toBe(status);
+  });
+
+  it('trusts the principal header in local mode, which says so explicitly', async () => {
+    const api = createHarness({ env: {}, localMode: true });
+
+    const response = await api.send('GET', 'inviters');
+
+    expect(response.status).toBe(200);
   });
 });
 
@@ -716,17 +846,101 @@ describe('admin API: storage trouble', () => {
     );
   });
 
-  it('still answers the change when the audit write fails, and logs the full record', async () => {
+  it('answers 503 audit-unavailable when the audit record cannot be written after three tries, though the change stands, is announced and is logged in full', async () => {
     const api = harness();
-    jest.spyOn(api.storage.auditLog, 'append').mockRejectedValue(new Error('audit table gone'));
+    const append = jest
+      .spyOn(api.storage.auditLog, 'append')
+      .mockRejectedValue(Object.assign(new Error('audit table gone'), { statusCode: 503 }));
 
     const response = await api.send('PUT', entryPath(PARTNER_LEAD), { json: TERMS });
 
+    expect(append).toHaveBeenCalledTimes(3);
+    expect(response.status).toBe(503);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect(response.headers['retry-after']).toBe('30');
+    expect(response.body).toEqual({
+      type: 'urn:guest-invite-detector:problem:audit-unavailable',
+      title: 'The change was applied, but its audit record could not be written',
+      status: 503,
+      detail:
+        `The create of the allowlist entry for ${PARTNER_LEAD} WAS applied and its change notice ` +
+        "was still sent, but its audit record could not be written (3 tries): the audit table's " +
+        "storage did not take it. The whole record is in the app's error log under invocation " +
+        `id ${response.body.invocationId}. Nothing needs repeating: GET the entry to see it. ` +
+        'Check the audit table (ALLOWLIST_AUDIT_TABLE) and its storage, and retry further ' +
+        'changes later, once it works again.',
+      errors: [],
+      invocationId: expect.stringMatching(/^00000000-0000-4000-8000-/),
+    });
+    expect((await api.send('GET', entryPath(PARTNER_LEAD))).body.note).toBe(TERMS.note);
+    expect(api.notices.map((notice) => notice.action)).toEqual(['create']);
+    const errors = api.logs.filter((line) => line.message.startsWith('Audit record NOT written'));
+    expect(errors.map((line) => line.level)).toEqual(['error']);
+    const record = JSON.parse(errors[0]?.message.split('The record, in full: ')[1] ?? '{}');
+    expect(record).toEqual({
+      id: api.notices[0]?.id,
+      inviter: PARTNER_LEAD,
+      action: 'create',
+      before: null,
+      after: { inviter: PARTNER_LEAD, ...TERMS },
+      changedBy: ADMIN.name,
+      changedByObjectId: ADMIN.objectId,
+      changedByAppId: null,
+      changedAt: NOW.toISOString(),
+      clientIp: '198.51.100.23',
+      invocationId: response.body.invocationId,
+    });
+  });
+
+  it('answers 503 audit-unavailable to a DELETE whose record cannot be written; the entry is gone', async () => {
+    const api = harness();
+    await api.send('PUT', entryPath(PARTNER_LEAD), { json: TERMS });
+    jest.spyOn(api.storage.auditLog, 'append').mockRejectedValue(new Error('audit table gone'));
+
+    const response = await api.send('DELETE', entryPath(PARTNER_LEAD));
+
+    expect(response.status).toBe(503);
+    expect(response.body.type).toBe('urn:guest-invite-detector:problem:audit-unavailable');
+    expect(response.body.detail).toMatch(/^The delete of the allowlist entry for .* WAS applied/);
+    expect((await api.send('GET', entryPath(PARTNER_LEAD))).status).toBe(404);
+    expect(api.notices.map((notice) => notice.action)).toEqual(['create', 'delete']);
+  });
+
+  it('writes the audit record on a retry after a transient failure, and answers the change', async () => {
+    const api = harness();
+    const append = jest
+      .spyOn(api.storage.auditLog, 'append')
+      .mockRejectedValueOnce(
+        Object.assign(new Error('Server Busy'), { name: 'RestError', statusCode: 503 }),
+      );
+
+    const response = await api.send('PUT', entryPath(PARTNER_LEAD), { json: TERMS });
+    const history = await api.send('GET', entryPath(PARTNER_LEAD, '/history'));
+
     expect(response.status).toBe(201);
-    const error = api.logs.find((line) => line.message.startsWith('Audit record NOT written'));
-    expect(error?.level).toBe('error');
-    expect(error?.message).toContain(`"inviter":"${PARTNER_LEAD}"`);
-    expect(api.notices).toHaveLength(1);
+    expect(append).toHaveBeenCalledTimes(2);
+    expect(listed(history, 'action')).toEqual(['create']);
+    expect(api.logs.filter((line) => line.level === 'warning').map((line) => line.message)).toEqual(
+      [
+        `Audit record ${api.notices[0]?.id} written on attempt 2 after: RestError (HTTP 503): Server Busy`,
+      ],
+    );
+  });
+
+  it('takes "already exists" on a retry as the earlier try having landed, and keeps one record', async () => {
+    const api = harness();
+    const append = api.storage.auditLog.append.bind(api.storage.auditLog);
+    jest.spyOn(api.storage.auditLog, 'append').mockImplementationOnce(async (change, options) => {
+      // Written, but the answer was lost: the caller saw a timeout.
+      await append(change, options);
+      throw Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
+    });
+
+    const response = await api.send('PUT', entryPath(PARTNER_LEAD), { json: TERMS });
+    const history = await api.send('GET', entryPath(PARTNER_LEAD, '/history'));
+
+    expect(response.status).toBe(201);
+    expect(listed(history, 'action')).toEqual(['create']);
   });
 
   it('still answers the change when the notice cannot be sent, and logs that', async () => {
@@ -742,6 +956,33 @@ describe('admin API: storage trouble', () => {
       api.logs.some((line) => line.level === 'error' && line.message.includes('teams#1 is down')),
     ).toBe(true);
   });
+
+  it.each([
+    ['a lower-case t and z', '2030-01-01t00:00:00z', '2030-01-01T00:00:00Z'],
+    [
+      '30 February, which JavaScript rolls over',
+      '2027-02-30T00:00:00Z',
+      '2027-03-02T00:00:00.000Z',
+    ],
+    ['hour 24', '2030-01-01T24:00:00Z', '2030-01-02T00:00:00.000Z'],
+  ])(
+    'still reads an entry stored before the stricter rule with %s, as the same instant in documented form',
+    async (_case, stored, shown) => {
+      const api = harness();
+      await api.storage.ensureTables();
+      await (
+        api.storage.allowlist as unknown as {
+          client: { createEntity(e: object): Promise<unknown> };
+        }
+      ).client.createEntity({ ...toEntity({ inviter: PARTNER_LEAD }, {}), expiresAt: stored });
+
+      const read = await api.send('GET', entryPath(PARTNER_LEAD));
+
+      expect(read.status).toBe(200);
+      expect(read.body.expiresAt).toBe(shown);
+      expect(Date.parse(read.body.expiresAt as string)).toBe(Date.parse(stored));
+    },
+  );
 
   it('shows an invalid stored entity as 409 and in the listing, and lets PUT replace it', async () => {
     const api = harness();

@@ -46,3 +46,31 @@ describe('inviterFromRequest', () => {
     );
   });
 });
+
+describe('inviterFromRequest and percent escapes', () => {
+  it.each([
+    ['a stray "%"', '/api/inviters/a%ZZ@fabrikam.example', { inviter: 'a%ZZ@fabrikam.example' }],
+    ['a cut-off escape', '/api/inviters/a%2@fabrikam.example', { inviter: 'a%2@fabrikam.example' }],
+    ['escapes that are not UTF-8', '/api/inviters/a%E0%A4@fabrikam.example', {}],
+  ])('refuses %s, which the host passes on undecoded', (_case, path, params) => {
+    let thrown: unknown;
+    try {
+      inviterFromRequest(request(path, params));
+    } catch (error) {
+      thrown = error;
+    }
+
+    expect(thrown).toBeInstanceOf(ApiProblem);
+    expect((thrown as ApiProblem).errors).toEqual([
+      'inviter: the URL has a "%" that does not start a percent-encoded UTF-8 character; send a literal "%" as %25',
+    ]);
+  });
+
+  it('takes %25 as a literal "%"', () => {
+    const path = `/api/inviters/${encodeURIComponent('a%ZZ@fabrikam.example')}`;
+
+    expect(inviterFromRequest(request(path, { inviter: 'a%ZZ@fabrikam.example' }))).toBe(
+      'a%zz@fabrikam.example',
+    );
+  });
+});

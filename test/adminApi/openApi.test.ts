@@ -171,6 +171,10 @@ function failing(method: 'getEntryState' | 'listPage', error: Error) {
   };
 }
 
+function auditWriteFails(storage: InvitersStorage): void {
+  jest.spyOn(storage.auditLog, 'append').mockRejectedValue(unreachable);
+}
+
 const failClosed = { WEBSITE_SITE_NAME: 'func-gid-prod' };
 const unexpected = new TypeError('boom');
 const entry = entryPath(INVITER);
@@ -367,6 +371,14 @@ const scenarios: Scenario[] = [
   },
 
   {
+    name: 'the audit record not written',
+    operationId: 'putInviter',
+    expectedStatus: 503,
+    setUp: auditWriteFails,
+    run: (api) => api.send('PUT', entry, { json: TERMS }),
+  },
+
+  {
     name: 'a delete',
     operationId: 'deleteInviter',
     expectedStatus: 204,
@@ -428,6 +440,16 @@ const scenarios: Scenario[] = [
     expectedStatus: 500,
     setUp: failing('getEntryState', unexpected),
     run: (api) => api.send('DELETE', entry),
+  },
+  {
+    name: 'the audit record not written',
+    operationId: 'deleteInviter',
+    expectedStatus: 503,
+    run: async (api) => {
+      await withEntry(api);
+      auditWriteFails(api.storage);
+      return api.send('DELETE', entry);
+    },
   },
   {
     name: 'no storage configured',
@@ -551,7 +573,7 @@ describe('docs/openapi.json describes what is served', () => {
     const storage = scenario.noStorage === true ? undefined : newStorage();
     if (storage !== undefined) await scenario.setUp?.(storage);
     const api = createHarness(
-      { now: () => NOW, env: scenario.env ?? {}, storage },
+      { now: () => NOW, ...(scenario.env === undefined ? {} : { env: scenario.env }), storage },
       storage ?? newStorage(),
     );
 

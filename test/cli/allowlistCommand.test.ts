@@ -6,6 +6,8 @@ import { findFreePort } from '../../lib/azuriteProcess';
 import { localPrincipal } from '../../lib/adminApi/localPrincipal';
 import { allowlistCommand } from '../../lib/cli/allowlistCommand';
 import { startLocalApp, type RunningLocalApp } from '../../lib/localMode/startLocalApp';
+import { toEntity } from '../../lib/tableAllowlistStore';
+import { createTableClient } from '../../lib/tableServiceClients';
 import { runCommand } from '../support/cliRun';
 import { testTablesConnectionString, uniqueTableName } from '../support/testTables';
 
@@ -16,12 +18,12 @@ const HR_APP = {
   note: 'HR onboarding app (service principal)',
 };
 
-async function localApp(): Promise<RunningLocalApp> {
+async function localApp(allowlistTable = uniqueTableName('allow')): Promise<RunningLocalApp> {
   return startLocalApp({
     port: 0,
     env: {
       TABLES_CONNECTION_STRING: testTablesConnectionString(),
-      ALLOWLIST_TABLE: uniqueTableName('allow'),
+      ALLOWLIST_TABLE: allowlistTable,
       ALLOWLIST_AUDIT_TABLE: uniqueTableName('audit'),
     },
     log: () => undefined,
@@ -74,6 +76,45 @@ describe('allowlist export and import through the admin API', () => {
     expect(exported.code).toBe(0);
     expect(JSON.parse(exported.stdout)).toEqual([HR_APP, LENA]);
     expect(exported.stderr).toBe('exported 2 allowlist entries\n');
+  });
+
+  it('exports what it can, names each stored entity it cannot, and exits 1 saying the backup is incomplete', async () => {
+    const table = uniqueTableName('allow');
+    const damaged = await localApp(table);
+    const backup = tempFile('backup.json');
+    try {
+      await runCommand(allowlistCommand, [
+        'import',
+        tempFile('in.json', [LENA]),
+        '--url',
+        damaged.url,
+      ]);
+      // A hand edit in the portal: an entity the API lists under problems, not as an entry.
+      const client = createTableClient(
+        { kind: 'connection-string', connectionString: testTablesConnectionString() },
+        table,
+      );
+      await client.createEntity({
+        ...toEntity({ inviter: 'kai.olsen@northwind.example' }, {}),
+        allowedDomains: '["not a domain"]',
+      });
+
+      const result = await runCommand(allowlistCommand, ['export', backup, '--url', damaged.url]);
+
+      expect(result.code).toBe(1);
+      expect(JSON.parse(readFileSync(backup, 'utf8'))).toEqual([LENA]);
+      expect(result.stderr.split('\n')).toEqual([
+        'not exported: allowlist entity "kai.olsen@northwind.example": allowedDomains.0: must be ' +
+          'a domain name such as partner.example (IDNs in punycode)',
+        `exported 1 allowlist entries to ${backup}`,
+        'error: the backup is incomplete: 1 stored entity (above) is not a valid allowlist entry, ' +
+          'so it was not exported. It approves nothing; replace it with PUT, or remove it with ' +
+          'DELETE, through the API, then export again.',
+        '',
+      ]);
+    } finally {
+      await damaged.stop();
+    }
   });
 
   it('records the CLI caller, or the --as user, as who made the change', async () => {

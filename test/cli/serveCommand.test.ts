@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -6,6 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { localPrincipal } from '../../lib/adminApi/localPrincipal';
 import type { CliIo } from '../../lib/cli/cliIo';
 import { runServe, serveCommand } from '../../lib/cli/serveCommand';
+import * as incomingRequests from '../../lib/localMode/readIncomingRequest';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver';
 import { waitFor } from '../support/waitFor';
 
@@ -91,6 +93,42 @@ async function call(
   const text = await response.text();
 
   return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** A request with the Host header a browser would send after DNS rebinding, or any other. */
+function callAs(
+  host: string,
+  method: string,
+  url: string,
+  body?: string,
+): Promise<{ status: number; contentType: string | undefined; body: any }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      url,
+      {
+        method,
+        headers: {
+          host,
+          'x-ms-client-principal': ADMIN,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            contentType: response.headers['content-type'],
+            body: text === '' ? undefined : JSON.parse(text),
+          }),
+        );
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
 }
 
 interface Received {
@@ -292,5 +330,111 @@ describe('serve: the whole app on this machine', () => {
 
     expect(code).toBe(2);
     expect(err()).toContain(message);
+  });
+
+  it('refuses with 421 any request whose Host is not this server, as a DNS-rebinding page sends it', async () => {
+    const stop = new AbortController();
+    const serve = await startServe({}, (io) => runServe(['--port', '0'], io, stop.signal));
+    const port = new URL(serve.url).port;
+    const entry = `${serve.url}/api/inviters/${encodeURIComponent(LENA)}`;
+
+    try {
+      const rebound = await callAs(`evil.example:${port}`, 'PUT', entry, '{}');
+      const otherPort = await callAs('127.0.0.1:1', 'GET', `${serve.url}/api/inviters`);
+      const noPort = await callAs('localhost', 'GET', `${serve.url}/api/inviters`);
+      const ingest = await callAs(`evil.example:${port}`, 'POST', `${serve.url}/api/ingest`, '{}');
+      const accepted = await Promise.all(
+        [`127.0.0.1:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`].map(
+          async (host) => (await callAs(host, 'GET', `${serve.url}/api/inviters`)).status,
+        ),
+      );
+      const stored = await call('GET', entry);
+
+      expect([rebound.status, otherPort.status, noPort.status, ingest.status]).toEqual([
+        421, 421, 421, 421,
+      ]);
+      expect(rebound.contentType).toBe('application/problem+json');
+      expect(rebound.body).toEqual({
+        type: 'urn:guest-invite-detector:problem:misdirected-request',
+        title: 'The request is addressed to a host this server does not serve',
+        status: 421,
+        detail:
+          `Local mode answers only requests addressed to 127.0.0.1:${port}, localhost:${port} ` +
+          `or [::1]:${port}, so that a web page cannot reach it through another host name ` +
+          `(DNS rebinding). Call ${serve.url} directly, not through a proxy or another name.`,
+        errors: [],
+        invocationId: expect.any(String),
+      });
+      expect(accepted).toEqual([200, 200, 200]);
+      expect(stored.status).toBe(404);
+    } finally {
+      stop.abort();
+      await serve.exited;
+    }
+  });
+
+  it('warns on start that anyone on this machine can change the allowlist when it is shared Table Storage', async () => {
+    const stop = new AbortController();
+    const serve = await startServe(
+      { TABLES_ENDPOINT: 'https://stgidprod.table.core.windows.net' },
+      (io) => runServe(['--port', '0'], io, stop.signal),
+    );
+
+    try {
+      expect(serve.stderr().split('\n')).toContain(
+        'warning: the allowlist is in Table Storage at https://stgidprod.table.core.windows.net ' +
+          '(DefaultAzureCredential), not an Azurite on this machine, and local mode trusts the ' +
+          'x-ms-client-principal header as it comes: anyone on this machine (any user or process ' +
+          'that can reach the port) can change that allowlist, naming any caller and role. Stop ' +
+          'serve when you are done.',
+      );
+    } finally {
+      stop.abort();
+      await serve.exited;
+    }
+  });
+
+  it('gives no such warning for the Azurite it starts itself', async () => {
+    const stop = new AbortController();
+    const serve = await startServe({}, (io) => runServe(['--port', '0'], io, stop.signal));
+    stop.abort();
+    await serve.exited;
+
+    expect(serve.stderr()).not.toContain('warning:');
+  });
+
+  it('answers an unexpected failure with a problem+json internal-error naming the invocation the log has', async () => {
+    const stop = new AbortController();
+    const serve = await startServe({}, (io) => runServe(['--port', '0'], io, stop.signal));
+    jest
+      .spyOn(incomingRequests, 'readIncomingRequest')
+      .mockRejectedValueOnce(new Error('socket hang up'));
+
+    try {
+      const response = await fetch(`${serve.url}/api/inviters`, {
+        headers: { 'x-ms-client-principal': ADMIN },
+      });
+      const body = (await response.json()) as { invocationId: string };
+
+      expect(response.status).toBe(500);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(body).toEqual({
+        type: 'urn:guest-invite-detector:problem:internal-error',
+        title: 'Internal error',
+        status: 500,
+        detail:
+          "An unexpected error occurred. The serve command's log has it under invocation id " +
+          `${body.invocationId}.`,
+        errors: [],
+        invocationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      expect(serve.stderr()).toContain(
+        `GET /api/inviters failed (invocation ${body.invocationId}): Error: socket hang up`,
+      );
+    } finally {
+      jest.restoreAllMocks();
+      stop.abort();
+      await serve.exited;
+    }
   });
 });

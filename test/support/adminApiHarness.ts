@@ -70,6 +70,13 @@ export const READER = {
   roles: ['Inviters.Read'],
 };
 export const ADMIN_PRINCIPAL = principalHeader(ADMIN);
+
+/** The app settings of a function app with App Service Authentication on, as Azure sets them. */
+export const APP_SERVICE_WITH_AUTH = {
+  WEBSITE_SITE_NAME: 'func-gid-test',
+  WEBSITE_INSTANCE_ID: '8f2c4e6a0b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a',
+  WEBSITE_AUTH_ENABLED: 'True',
+};
 export const READER_PRINCIPAL = principalHeader(READER);
 
 export interface SendOptions {
@@ -173,7 +180,10 @@ export function newStorage(): InvitersStorage {
   };
 }
 
-/** The admin API over fresh Azurite tables, recording notices instead of sending them. */
+/**
+ * The admin API over fresh Azurite tables, recording notices instead of sending them, as it
+ * runs in App Service with authentication on unless `env` says otherwise.
+ */
 export function createHarness(
   overrides: Partial<InvitersApiDependencies> = {},
   storage: InvitersStorage = newStorage(),
@@ -187,7 +197,7 @@ export function createHarness(
       return Promise.resolve([]);
     },
   };
-  const api = createInvitersApi({ storage, notifier, env: {}, ...overrides });
+  const api = createInvitersApi({ storage, notifier, env: APP_SERVICE_WITH_AUTH, ...overrides });
 
   return {
     api,

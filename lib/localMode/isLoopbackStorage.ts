@@ -1,0 +1,32 @@
+import type { TablesConnection } from '../tableServiceClients';
+
+/** 127.0.0.0/8, localhost and ::1: where Azurite runs on a developer's machine. */
+const LOOPBACK_HOST = /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])$/i;
+
+/**
+ * True when the tables are on this machine (Azurite): development storage, or a connection
+ * string whose TableEndpoint is a loopback address. TABLES_ENDPOINT, or a connection string
+ * naming an account in Azure, is shared Table Storage.
+ */
+export function isLoopbackStorage(connection: TablesConnection): boolean {
+  if (connection.kind === 'connection-string') {
+    if (/(?:^|;)\s*UseDevelopmentStorage\s*=\s*true\s*(?:;|$)/i.test(connection.connectionString)) {
+      return true;
+    }
+
+    const endpoint = /(?:^|;)\s*TableEndpoint\s*=\s*([^;]+)/i.exec(connection.connectionString);
+
+    return endpoint?.[1] !== undefined && hasLoopbackHost(endpoint[1].trim());
+  }
+
+  return hasLoopbackHost(connection.endpoint);
+}
+
+function hasLoopbackHost(url: string): boolean {
+  try {
+    return LOOPBACK_HOST.test(new URL(url).hostname);
+  } catch {
+    // Not a URL: nothing says it is this machine.
+    return false;
+  }
+}
