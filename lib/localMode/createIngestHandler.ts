@@ -59,7 +59,10 @@ export function createIngestHandler(dependencies: IngestDependencies) {
       const batchContext = new InvocationContext({
         invocationId: randomUUID(),
         functionName: 'detectGuestInvitations',
-        triggerMetadata: { sequenceNumberArray: messages.map((_, index) => index) },
+        // No sequence numbers: each request numbers its messages from 0 again, so they would
+        // not tell one request's message 0 from another's, and their dead letters would
+        // overwrite each other. Without them a dead letter is known by its content.
+        triggerMetadata: {},
         logHandler: (level, ...args) => {
           const message = args
             .map((arg) => (typeof arg === 'string' ? arg : String(arg)))
