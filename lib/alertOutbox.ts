@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 
 import type { Alert } from './alert';
+import { AlertNotStorableError } from './alertNotStorableError';
 import type { Destination } from './destination';
 import { storableText } from './storableText';
 import { StorageUnavailableError } from './storageUnavailableError';
@@ -11,13 +12,15 @@ import {
   isChangedByAnother,
   isNotFound,
   isTableMissing,
+  tableErrorStatus,
 } from './tableErrorStatus';
 
 /** The row holding the alert itself; it is also the claim on the alert id. */
 export const ALERT_ROW_KEY = 'alert';
 const DELIVERY_ROW_PREFIX = 'delivery-';
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+/** `retargeted`: moved to another destination by `replay pending --retarget` (see retarget). */
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead' | 'retargeted';
 
 /**
  * One alert's delivery to one destination, as its outbox row says. A row is due when it is
@@ -34,6 +37,11 @@ export interface OutboxDelivery {
   status: DeliveryStatus;
   /** HTTP deliveries tried so far (each may have retried inside it). */
   attempts: number;
+  /**
+   * Times it was passed over since its last attempt because its destination was failing (an
+   * open circuit, or an earlier failure in the same pass); each skip waits longer.
+   */
+  skips: number;
   createdAt: string;
   /** Where the age limit counts from: the claim, or the last replay. */
   pendingSince: string;
@@ -102,7 +110,9 @@ export class AlertOutbox {
 
   /**
    * Claims the alert and stores it with one pending delivery per destination, leased to the
-   * caller until `leaseUntil`. Throws StorageUnavailableError when storage cannot answer.
+   * caller until `leaseUntil`. Throws StorageUnavailableError when storage cannot answer, and
+   * AlertNotStorableError when it refuses this alert's rows (HTTP 400 or 413), which a retry
+   * would not change.
    */
   async claim(
     alert: Alert,
@@ -121,6 +131,7 @@ export class AlertOutbox {
       destination: destination.label,
       status: 'pending',
       attempts: 0,
+      skips: 0,
       createdAt,
       pendingSince: createdAt,
       nextAttemptAt: leaseUntil.toISOString(),
@@ -141,6 +152,15 @@ export class AlertOutbox {
     } catch (error) {
       if (isAlreadyExists(error)) {
         return { kind: 'already-claimed' };
+      }
+      if (isRefusedEntity(error)) {
+        throw new AlertNotStorableError(
+          this.tableName,
+          alert.alertId,
+          tableErrorStatus(error) ?? 400,
+          errorCodeOf(error),
+          { cause: error },
+        );
       }
       throw this.unavailable(`store alert ${alert.alertId}`, error);
     }
@@ -178,10 +198,42 @@ export class AlertOutbox {
     }
   }
 
-  /** Pending deliveries whose next attempt is due by `now`, at most `limit` of them. */
-  async listDue(now: Date, limit: number): Promise<OutboxDelivery[]> {
+  /**
+   * Pending deliveries to one destination whose next attempt is due by `now`, at most
+   * `limit`. One query per destination, so a destination with a large backlog takes only its
+   * own share of a redelivery pass.
+   */
+  async listDueFor(key: string, now: Date, limit: number): Promise<OutboxDelivery[]> {
     return this.list(
-      odata`status eq ${'pending'} and nextAttemptAt le ${now.toISOString()}`,
+      odata`RowKey eq ${deliveryRowKey(key)} and status eq ${'pending'} and nextAttemptAt le ${now.toISOString()}`,
+      limit,
+      'list due alerts',
+    );
+  }
+
+  /**
+   * Due pending deliveries to one destination that have been pending since before
+   * `pendingBefore` (too old: to be given up), at most `limit`.
+   */
+  async listExpiredFor(
+    key: string,
+    now: Date,
+    pendingBefore: Date,
+    limit: number,
+  ): Promise<OutboxDelivery[]> {
+    return this.list(
+      odata`RowKey eq ${deliveryRowKey(key)} and status eq ${'pending'} and nextAttemptAt le ${now.toISOString()} and pendingSince lt ${pendingBefore.toISOString()}`,
+      limit,
+      'list expired alerts',
+    );
+  }
+
+  /** Due pending deliveries to any destination but those given, at most `limit`. */
+  async listDueExcept(keys: string[], now: Date, limit: number): Promise<OutboxDelivery[]> {
+    const others = keys.map((key) => odata` and RowKey ne ${deliveryRowKey(key)}`).join('');
+
+    return this.list(
+      `${odata`status eq ${'pending'} and nextAttemptAt le ${now.toISOString()}`}${others}`,
       limit,
       'list due alerts',
     );
@@ -228,6 +280,7 @@ export class AlertOutbox {
       delivery,
       {
         attempts: delivery.attempts + 1,
+        skips: 0,
         leasedUntil: '',
         lastAttemptAt: at.toISOString(),
         lastError: storableText(problem, 1024),
@@ -237,11 +290,23 @@ export class AlertOutbox {
     );
   }
 
-  /** Gives the delivery back without an attempt (the destination is being skipped). */
+  /**
+   * Gives the delivery back without an attempt and without counting a skip: it could not be
+   * sent now for a reason of this instance's (pacing, time budget, a replay making it due).
+   */
   postpone(delivery: OutboxDelivery, until: Date): Promise<OutboxDelivery | undefined> {
     return this.update(
       delivery,
       { nextAttemptAt: until.toISOString(), leasedUntil: '' },
+      'postpone',
+    );
+  }
+
+  /** Gives the delivery back without an attempt, counting a skip (its destination is failing). */
+  skip(delivery: OutboxDelivery, until: Date): Promise<OutboxDelivery | undefined> {
+    return this.update(
+      delivery,
+      { nextAttemptAt: until.toISOString(), leasedUntil: '', skips: delivery.skips + 1 },
       'postpone',
     );
   }
@@ -268,6 +333,70 @@ export class AlertOutbox {
     );
   }
 
+  /**
+   * Moves a pending delivery to another destination, due now: a new delivery row for it and
+   * the old row marked `retargeted`, in one transaction conditional on the old row's ETag.
+   * Undefined when another worker changed the row first, or the alert already has a
+   * delivery for that destination.
+   */
+  async retarget(
+    delivery: OutboxDelivery,
+    destination: Destination,
+    at: Date,
+  ): Promise<OutboxDelivery | undefined> {
+    const key = destinationKey(destination);
+    const moved: DeliveryEntity = {
+      partitionKey: delivery.alertId,
+      rowKey: deliveryRowKey(key),
+      kind: 'delivery',
+      destinationKey: key,
+      destination: destination.label,
+      status: 'pending',
+      attempts: delivery.attempts,
+      skips: 0,
+      createdAt: delivery.createdAt,
+      pendingSince: delivery.pendingSince,
+      nextAttemptAt: at.toISOString(),
+      leasedUntil: '',
+      lastAttemptAt: delivery.lastAttemptAt,
+      lastError: delivery.lastError,
+      deliveredAt: '',
+    };
+    const actions: TransactionAction[] = [
+      [
+        'update',
+        {
+          partitionKey: delivery.alertId,
+          rowKey: deliveryRowKey(delivery.destinationKey),
+          status: 'retargeted',
+          leasedUntil: '',
+          lastError: storableText(
+            `moved to ${destination.label} by replay pending --retarget at ${at.toISOString()}`,
+            1024,
+          ),
+        },
+        'Merge',
+        { etag: delivery.etag },
+      ],
+      ['create', moved],
+    ];
+
+    try {
+      const response = await this.client.submitTransaction(actions);
+      const etag = response.subResponses[1]?.etag ?? (await this.readDelivery(moved))?.etag;
+
+      return etag === undefined ? undefined : toDelivery(moved, etag);
+    } catch (error) {
+      if (isChangedByAnother(error) || isNotFound(error) || isAlreadyExists(error)) {
+        return undefined;
+      }
+      throw this.unavailable(
+        `retarget alert ${delivery.alertId} from ${delivery.destination}`,
+        error,
+      );
+    }
+  }
+
   private async update(
     delivery: OutboxDelivery,
     changes: Partial<DeliveryColumns>,
@@ -286,7 +415,9 @@ export class AlertOutbox {
 
       return { ...delivery, ...changes, etag: response.etag ?? delivery.etag };
     } catch (error) {
-      if (isChangedByAnother(error) || isNotFound(error)) {
+      // A missing table is not a missing row: storage lost it, and the write must be retried
+      // (a delivered outcome waiting in OutcomeBacklog would otherwise be dropped).
+      if (isChangedByAnother(error) || (isNotFound(error) && !isTableMissing(error))) {
         return undefined;
       }
       throw this.unavailable(
@@ -380,9 +511,34 @@ function alertEntity(alert: Alert): AlertEntity {
     inviter: storableText(inviter, 256),
     invitee: storableText(alert.invitee.email ?? alert.invitee.userPrincipalName ?? '', 256),
     detectedAt: alert.detectedAt,
-    // JSON.stringify escapes every control character and lone surrogate, so this is storable.
-    alertJson: JSON.stringify(alert),
+    alertJson: storableJson(alert),
   };
+}
+
+/**
+ * The alert as JSON that Table Storage accepts and that parses back to the same alert.
+ * JSON.stringify escapes control characters and lone surrogates but keeps U+FFFE and U+FFFF,
+ * which the service refuses (see storableText); written as `\ufffe` and `\uffff` they are
+ * still the same characters once parsed.
+ */
+export function storableJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\ufffe\uffff]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16)}`,
+  );
+}
+
+/** 400 (an invalid entity) or 413 (too large): the service refuses these rows as they are. */
+function isRefusedEntity(error: unknown): boolean {
+  const status = tableErrorStatus(error);
+
+  return status === 400 || status === 413;
+}
+
+function errorCodeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+
+  return typeof code === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(code) ? code : undefined;
 }
 
 function toDelivery(entity: DeliveryColumns & { partitionKey: string }, etag: string) {
@@ -392,6 +548,8 @@ function toDelivery(entity: DeliveryColumns & { partitionKey: string }, etag: st
     destination: entity.destination,
     status: entity.status,
     attempts: entity.attempts,
+    // Rows written before skips were counted have none.
+    skips: typeof entity.skips === 'number' ? entity.skips : 0,
     createdAt: entity.createdAt,
     pendingSince: entity.pendingSince,
     nextAttemptAt: entity.nextAttemptAt,

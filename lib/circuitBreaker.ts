@@ -66,6 +66,17 @@ export class CircuitBreaker {
     this.circuits.set(key, circuit);
   }
 
+  /**
+   * Gives back what tryAcquire granted when nothing was sent after all (the caller was
+   * turned away by pacing or by its time budget): a half-open trial goes to the next caller.
+   */
+  release(key: string): void {
+    const circuit = this.circuits.get(key);
+    if (circuit !== undefined) {
+      circuit.trialStartedAt = undefined;
+    }
+  }
+
   state(key: string): CircuitState {
     const circuit = this.circuits.get(key);
     if (circuit?.openedAt === undefined) {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 
 import type { Alert } from './alert';
-import type { OutboxDelivery } from './alertOutbox';
+import { storableJson, type OutboxDelivery } from './alertOutbox';
 import { mapWithConcurrency } from './mapWithConcurrency';
 import { storableText } from './storableText';
 import { StorageUnavailableError } from './storageUnavailableError';
@@ -126,7 +126,7 @@ export class DeadLetterStore implements UnreadableRecordSink {
   ): Promise<void> {
     await this.ensureTable();
 
-    const alertJson = alert === undefined ? '' : JSON.stringify(alert);
+    const alertJson = alert === undefined ? '' : storableJson(alert);
     await this.upsert(
       {
         partitionKey: 'alert',

@@ -17,9 +17,15 @@ export interface DeliveryOptions {
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
-  /** Awaited before every HTTP attempt, retries included (a rate limiter's slot). */
-  beforeAttempt?: () => Promise<void>;
-  /** Told of every throttling answer, with the wait it asked for when it gave one. */
+  /**
+   * Awaited before every HTTP attempt, retries included (a rate limiter's slot). Resolving
+   * to false means "not now": no request is made and the attempts end there.
+   */
+  beforeAttempt?: () => Promise<boolean | void>;
+  /**
+   * Told of every throttling answer, with the wait it asked for when it gave one, cut to
+   * maxRetryAfterMs: what is longer than that is waited out in the outbox, not in memory.
+   */
   onThrottled?: (retryAfterMs: number | undefined) => void;
 }
 
@@ -39,6 +45,8 @@ export interface DeliveryOutcome {
   error?: DeliveryError;
   /** What the destination asked to wait before the next try, when it said so. */
   retryAfterMs?: number;
+  /** Set when beforeAttempt said "not now" before the first attempt: nothing was sent. */
+  deferred?: boolean;
 }
 
 const USER_AGENT = 'guest-invite-detector/1';
@@ -108,8 +116,20 @@ export async function deliverNotification(
   let lastProblem = 'no attempt was made';
 
   for (let attempt = 1; attempt <= options.maxAttempts; attempt += 1) {
+    if ((await options.beforeAttempt?.()) === false) {
+      // Told "not now" (a rate limiter's wait would outlast the caller's lease): a retry
+      // ends with the failure before it; a first attempt ends with nothing sent.
+      return attempt === 1
+        ? {
+            destination: destination.label,
+            delivered: false,
+            attempts: 0,
+            status: undefined,
+            deferred: true,
+          }
+        : failure(destination, attempt - 1, lastStatus, lastProblem);
+    }
     // Signed afresh per attempt so the timestamp stays inside receivers' tolerance.
-    await options.beforeAttempt?.();
     const request = buildRequest(destination, notification, now());
     let retryAfterMs: number | undefined;
     try {
@@ -140,25 +160,26 @@ export async function deliverNotification(
       }
       retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
       if (throttled) {
-        options.onThrottled?.(retryAfterMs);
+        options.onThrottled?.(
+          retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, options.maxRetryAfterMs),
+        );
       }
     } catch (error) {
       lastStatus = undefined;
       lastProblem = describeNetworkError(error, options.timeoutMs);
     }
 
-    if (attempt === options.maxAttempts) {
-      break;
-    }
-    if (retryAfterMs !== undefined && retryAfterMs > options.maxRetryAfterMs) {
+    const tooLong = retryAfterMs !== undefined && retryAfterMs > options.maxRetryAfterMs;
+    if (attempt === options.maxAttempts || tooLong) {
+      // A wait longer than this call may sleep is said, so the outbox row shows why it waits.
+      const problem =
+        tooLong && retryAfterMs !== undefined
+          ? `${lastProblem}; it asked to wait ${Math.ceil(retryAfterMs / 1000)} s`
+          : lastProblem;
+
       return {
-        ...failure(
-          destination,
-          attempt,
-          lastStatus,
-          `${lastProblem}; it asked to wait ${Math.ceil(retryAfterMs / 1000)} s`,
-        ),
-        retryAfterMs,
+        ...failure(destination, attempt, lastStatus, problem),
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       };
     }
     await sleep(retryAfterMs ?? backoffDelay(attempt, options));
@@ -206,7 +227,16 @@ export function isTeamsThrottleBody(destination: Destination, body: string): boo
   );
 }
 
-/** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */
+/**
+ * Longest Retry-After read as such: a week, the longest ALERT_MAX_AGE_HOURS allows. A longer
+ * value (or a 400-digit one, which Number reads as Infinity) means the same thing here.
+ */
+export const MAX_RETRY_AFTER_READ_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Retry-After as delay-seconds or an HTTP date, in milliseconds from 0 to
+ * MAX_RETRY_AFTER_READ_MS; undefined when absent or unreadable.
+ */
 export function parseRetryAfter(value: string | null, now: Date): number | undefined {
   if (value === null || value.trim() === '') {
     return undefined;
@@ -214,12 +244,17 @@ export function parseRetryAfter(value: string | null, now: Date): number | undef
 
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) {
-    return Number(trimmed) * 1000;
+    // Ten digits of seconds is already beyond the cap; longer strings need not be read.
+    const seconds = trimmed.length > 10 ? Number.POSITIVE_INFINITY : Number(trimmed);
+
+    return Math.min(seconds * 1000, MAX_RETRY_AFTER_READ_MS);
   }
 
   const at = Date.parse(trimmed);
 
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
+  return Number.isNaN(at)
+    ? undefined
+    : Math.min(Math.max(0, at - now.getTime()), MAX_RETRY_AFTER_READ_MS);
 }
 
 export function backoffDelay(attempt: number, options: DeliveryOptions): number {

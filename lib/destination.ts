@@ -14,6 +14,12 @@ export interface Destination {
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /**
+ * Destinations in all: an alert and one delivery row per destination are stored in one
+ * Table Storage transaction, which holds at most 100 entities.
+ */
+export const MAX_DESTINATIONS = 99;
+
+/**
  * Parses a setting holding one or more URLs separated by whitespace or commas. Only https
  * is accepted, except plain http to this machine (local receivers, tests). The message
  * names the setting and the position, never the URL itself: it may carry a signature.
@@ -30,8 +36,14 @@ export function parseDestinations(
 
   refuseUnresolvedKeyVaultReference(setting, value);
   const parts = value.split(/[\s,]+/).filter((part) => part !== '');
+  if (parts.length > MAX_DESTINATIONS) {
+    throw new ConfigurationError(
+      setting,
+      `lists ${parts.length} URLs; at most ${MAX_DESTINATIONS} destinations are supported in all`,
+    );
+  }
 
-  return parts.map((part, index) => {
+  const destinations = parts.map((part, index) => {
     const position = parts.length > 1 ? ` (URL ${index + 1} of ${parts.length})` : '';
     let url: URL;
     try {
@@ -57,4 +69,25 @@ export function parseDestinations(
 
     return destination;
   });
+  refuseRepeatedUrls(setting, destinations);
+
+  return destinations;
+}
+
+/**
+ * The same URL twice would store two delivery rows with the same key in one transaction,
+ * which Table Storage refuses for every alert; it would also send each alert there twice.
+ */
+function refuseRepeatedUrls(setting: string, destinations: Destination[]): void {
+  const seen = new Map<string, number>();
+  for (const [index, destination] of destinations.entries()) {
+    const first = seen.get(destination.url.href);
+    if (first !== undefined) {
+      throw new ConfigurationError(
+        setting,
+        `lists the same URL twice (URLs ${first + 1} and ${index + 1} of ${destinations.length}); list each once`,
+      );
+    }
+    seen.set(destination.url.href, index);
+  }
 }

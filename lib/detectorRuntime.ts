@@ -7,7 +7,11 @@ import { longestDeliveryMs, type DeliveryOptions } from './deliverNotification';
 import { OutboxAlertSink } from './outboxAlertSink';
 import { OutboxDeliverer } from './outboxDeliverer';
 import { OutcomeBacklog } from './outcomeBacklog';
-import { redeliverPendingAlerts, type RedeliveryReport } from './redeliverPendingAlerts';
+import {
+  emptyRedeliveryReport,
+  redeliverPendingAlerts,
+  type RedeliveryReport,
+} from './redeliverPendingAlerts';
 import { loadSettings, type Settings } from './settings';
 import { TableAllowlistStore } from './tableAllowlistStore';
 import { createTableClient } from './tableServiceClients';
@@ -36,6 +40,10 @@ export interface RuntimeOverrides {
   delivery?: Partial<DeliveryOptions>;
   retryDelayMs?: (attempts: number) => number;
   leaseMs?: number;
+  /** Due deliveries per destination per redelivery pass. */
+  redeliveryQuota?: number;
+  /** How often deliveries storage could not record are written again (OutcomeBacklog). */
+  backlogFlushIntervalMs?: number;
   now?: () => Date;
 }
 
@@ -118,7 +126,7 @@ export function createDetectorRuntime(
   const deadLetters = new DeadLetterStore(
     createTableClient(settings.tables, settings.deadLetterTable),
   );
-  const backlog = new OutcomeBacklog();
+  const backlog = new OutcomeBacklog({ flushIntervalMs: overrides.backlogFlushIntervalMs });
   const shared = {
     outbox,
     breaker: new CircuitBreaker({
@@ -132,6 +140,7 @@ export function createDetectorRuntime(
     teamsDigestThreshold: reliability.teamsDigestThreshold,
     leaseMs,
     retryDelayMs: overrides.retryDelayMs,
+    maxAgeMs: reliability.alertMaxAgeMs,
     backlog,
     now,
   };
@@ -165,26 +174,14 @@ export function createDetectorRuntime(
         deadLetters,
         maxAgeMs: reliability.alertMaxAgeMs,
         leaseMs,
+        maxPerDestination: overrides.redeliveryQuota,
         now,
       }),
     unrecordedDeliveries: () => backlog.size,
   };
 }
 
-export function emptyRedeliveryReport(): RedeliveryReport {
-  return {
-    delivered: 0,
-    failed: 0,
-    postponed: 0,
-    conflicts: 0,
-    failures: [],
-    storageErrors: [],
-    due: 0,
-    taken: 0,
-    expired: [],
-    unknownDestination: 0,
-  };
-}
+export { emptyRedeliveryReport };
 
 let instance: DetectorRuntime | undefined;
 

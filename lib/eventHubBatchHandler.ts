@@ -3,17 +3,21 @@ import { createHash } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 
 import type { Alert } from './alert';
-import type { AlertSink, AlertSinkReport } from './alertSink';
-import { decodeEventBody, elementsOf, UnparsableElement, type LocatedElement } from './auditInput';
+import type { AlertSink, AlertSinkReport, SendOptions } from './alertSink';
+import { decodeEventBody, elementsOf, UnparsableElement } from './auditInput';
 import type { AllowlistProvider } from './cachedAllowlist';
 import type { UnreadableRecord, UnreadableRecordSink } from './deadLetterStore';
+import { remainingBudgetMs, type DeliveryBudget } from './deliveryBudget';
 import {
+  addSummaries,
   detectInvitations,
+  emptySummary,
   type DetectionProblem,
   type DetectionResult,
 } from './detectInvitations';
 import { guestInvitationRule } from './detectionRule';
 import { cutText } from './storableText';
+import { unstoredAlertsOf } from './unstoredAlert';
 
 export interface BatchHandlerDependencies {
   allowlist: AllowlistProvider;
@@ -25,14 +29,37 @@ export interface BatchHandlerDependencies {
 
 /** At most this many per-record problems are logged one by one per batch; the rest are counted. */
 const MAX_PROBLEMS_LOGGED = 20;
+/**
+ * Unreadable records dead-lettered one by one per message. A message with more (one 1 MB
+ * message of `{}` holds some 300 000) is also dead-lettered whole, once, with the count:
+ * one upsert per record would outlast the function timeout and hold them all in memory.
+ */
+export const MAX_DEAD_LETTERS_PER_MESSAGE = 100;
 /** Attacker-chosen values are cut to this length in log lines. */
 const MAX_LOGGED_VALUE = 256;
+/**
+ * Raw text of an unreadable record logged when it could not be dead-lettered on the last
+ * retry: a real audit record (about 2 KB) whole, well under Application Insights' 32 KB.
+ */
+const MAX_LOGGED_RAW_TEXT = 8_000;
 
 interface BatchMetadata {
   partitionId: string;
   sequenceNumbers: unknown[];
   offsets: unknown[];
   enqueuedTimes: unknown[];
+}
+
+/** A message with more unreadable records than are dead-lettered one by one. */
+interface OverflowingMessage {
+  messageIndex: number;
+  where: string;
+  unreadable: number;
+}
+
+/** The rule's result over the whole batch, with at most MAX_DEAD_LETTERS_PER_MESSAGE problems kept per message. */
+interface BatchDetection extends DetectionResult {
+  overflowing: OverflowingMessage[];
 }
 
 /**
@@ -64,14 +91,19 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
   const now = dependencies.now ?? (() => new Date());
 
   return async (messages: unknown, context: InvocationContext): Promise<BatchSummary> => {
+    const startedAt = now();
     const batch = Array.isArray(messages) ? (messages as unknown[]) : [messages];
     const metadata = batchMetadataOf(context);
-    const elements = flatten(batch, metadata.sequenceNumbers);
-    const detection = await detectInvitations(elements, dependencies.allowlist, now());
+    const detection = await detectByMessage(batch, metadata, dependencies.allowlist, startedAt);
 
     for (const problem of detection.problems.slice(0, MAX_PROBLEMS_LOGGED)) {
       context.warn(
         `Unreadable audit record skipped at ${problem.where}: ${forLog(problem.reason, 512)}`,
+      );
+    }
+    for (const message of detection.overflowing) {
+      context.warn(
+        `${message.unreadable} unreadable audit records in ${message.where}: the first ${MAX_DEAD_LETTERS_PER_MESSAGE} are dead-lettered one by one, the rest with the whole message`,
       );
     }
     if (detection.allowlistError !== undefined) {
@@ -87,9 +119,14 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
     let storageError: Error | undefined;
     let deadLettered = 0;
     if (dependencies.deadLetters !== undefined && detection.problems.length > 0) {
-      const records = detection.problems.map((problem) =>
-        unreadableRecord(problem, batch, metadata, context.invocationId),
-      );
+      const records = [
+        ...detection.problems.map((problem) =>
+          unreadableRecord(problem, batch, metadata, context.invocationId),
+        ),
+        ...detection.overflowing.map((message) =>
+          wholeMessageRecord(message, batch, metadata, context.invocationId),
+        ),
+      ];
       try {
         await dependencies.deadLetters.recordUnreadable(records, now());
         deadLettered = records.length;
@@ -98,17 +135,26 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
         context.error(
           `Dead-lettering ${records.length} unreadable record(s) failed: ${describeError(error)}`,
         );
+        if (finalAttempt) {
+          // No retry is left to write them: the log is the one place they are kept.
+          for (const record of records) {
+            context.error(unstoredRecordLine(record));
+          }
+        }
       }
     }
 
-    const delivery: AlertSinkReport = await dependencies.sink.send(detection.alerts, {
+    const sendOptions: SendOptions & DeliveryBudget = {
       finalAttempt,
-    });
+      budgetMs: remainingBudgetMs(startedAt, now()),
+    };
+    const delivery: AlertSinkReport = await dependencies.sink.send(detection.alerts, sendOptions);
     for (const failure of delivery.failures) {
       context.error(`Alert delivery failed: ${failure}`);
     }
     storageError ??= delivery.retryableError;
 
+    const unstoredAlerts = unstoredAlertsOf(delivery);
     const summary = summaryOf({
       invocationId: context.invocationId,
       partition: metadata.partitionId,
@@ -117,18 +163,38 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
       detection,
       delivery,
       deadLettered,
+      unstored: Math.max(unstoredAlerts.length, delivery.unstored?.length ?? 0),
       storageFailed: storageError !== undefined,
     });
     context.log(JSON.stringify(summary));
 
-    if (storageError !== undefined) {
-      // The outbox does not have these: the log is the one place they are kept in full.
-      for (const alert of delivery.unstored ?? []) {
+    // The outbox does not have these: the log is the one place they are kept in full.
+    for (const entry of unstoredAlerts) {
+      context.error(
+        JSON.stringify({
+          event: 'alert-unstored',
+          cause: entry.cause,
+          finalAttempt,
+          alertId: entry.alert.alertId,
+          ruleId: entry.alert.ruleId,
+          sentTo: entry.sentTo,
+          notSentTo: entry.notSentTo,
+          problem: entry.problem,
+          alert: entry.alert,
+        }),
+      );
+    }
+    const described = new Set(unstoredAlerts.map((entry) => entry.alert.alertId));
+    for (const alert of delivery.unstored ?? []) {
+      if (!described.has(alert.alertId)) {
         context.error(JSON.stringify({ event: 'alert-unstored', finalAttempt, alert }));
       }
+    }
+
+    if (storageError !== undefined) {
       context.error(
         finalAttempt
-          ? `Storage failed on the last retry; alerts that could not be stored were sent without a claim and logged as "alert-unstored": ${describeError(storageError)}`
+          ? `Storage failed on the last retry; alerts that could not be stored were sent without a claim and logged as "alert-unstored" (sentTo, notSentTo): ${describeError(storageError)}`
           : `Storage failed; the batch will be retried by the trigger's retry policy: ${describeError(storageError)}`,
       );
       throw storageError;
@@ -143,9 +209,10 @@ function summaryOf(batch: {
   partition: string;
   retry: number;
   messages: number;
-  detection: DetectionResult;
+  detection: BatchDetection;
   delivery: AlertSinkReport;
   deadLettered: number;
+  unstored: number;
   storageFailed: boolean;
 }) {
   const { detection, delivery } = batch;
@@ -163,21 +230,65 @@ function summaryOf(batch: {
     deliveryFailures: delivery.failed,
     duplicatesSuppressed: delivery.duplicates ?? 0,
     pendingInOutbox: delivery.pending ?? 0,
+    alertsUnstored: batch.unstored,
     deadLettered: batch.deadLettered,
+    unreadableInMessageDeadLetters: detection.overflowing.reduce(
+      (sum, message) => sum + message.unreadable - MAX_DEAD_LETTERS_PER_MESSAGE,
+      0,
+    ),
     storageFailed: batch.storageFailed,
   };
 }
 
-/** Each element is numbered by its message, which its dead letter is found from. */
-function* flatten(batch: unknown[], sequenceNumbers: unknown[]): Generator<LocatedElement> {
+/**
+ * Runs the rule message by message, so that at most one message's problems are held at a
+ * time, and keeps at most MAX_DEAD_LETTERS_PER_MESSAGE of them per message; the counts stay
+ * exact. An alert found in two messages (the same record sent twice) is kept once.
+ */
+async function detectByMessage(
+  batch: unknown[],
+  metadata: BatchMetadata,
+  allowlist: AllowlistProvider,
+  now: Date,
+): Promise<BatchDetection> {
+  const result: BatchDetection = {
+    alerts: [],
+    problems: [],
+    summary: emptySummary(),
+    overflowing: [],
+  };
+  const alertIds = new Set<string>();
+
   for (let index = 0; index < batch.length; index += 1) {
-    const sequence = sequenceNumbers[index];
-    const where =
-      typeof sequence === 'number' || typeof sequence === 'string'
-        ? `message ${index} (sequence ${sequence})`
-        : `message ${index}`;
-    yield* elementsOf(decodeEventBody(batch[index]), where, index);
+    const where = messageWhere(index, metadata.sequenceNumbers[index]);
+    const message = await detectInvitations(
+      elementsOf(decodeEventBody(batch[index]), where, index),
+      allowlist,
+      now,
+    );
+    addSummaries(result.summary, message.summary);
+    result.allowlistError ??= message.allowlistError;
+    for (const alert of message.alerts) {
+      if (!alertIds.has(alert.alertId)) {
+        alertIds.add(alert.alertId);
+        result.alerts.push(alert);
+      }
+    }
+    result.problems.push(...message.problems.slice(0, MAX_DEAD_LETTERS_PER_MESSAGE));
+    if (message.problems.length > MAX_DEAD_LETTERS_PER_MESSAGE) {
+      result.overflowing.push({ messageIndex: index, where, unreadable: message.problems.length });
+    }
   }
+  result.summary.alerts = result.alerts.length;
+
+  return result;
+}
+
+/** Each element is numbered by its message, which its dead letter is found from. */
+function messageWhere(index: number, sequence: unknown): string {
+  return typeof sequence === 'number' || typeof sequence === 'string'
+    ? `message ${index} (sequence ${sequence})`
+    : `message ${index}`;
 }
 
 function unreadableRecord(
@@ -212,6 +323,54 @@ function unreadableRecord(
     enqueuedTime: scalarText(metadata.enqueuedTimes[messageIndex]),
     invocationId,
   };
+}
+
+/** The dead letter of a whole message, for the unreadable records beyond those kept one by one. */
+function wholeMessageRecord(
+  message: OverflowingMessage,
+  batch: unknown[],
+  metadata: BatchMetadata,
+  invocationId: string,
+): UnreadableRecord {
+  const rawText = messageText(batch[message.messageIndex]);
+  const sequenceNumber = scalarText(metadata.sequenceNumbers[message.messageIndex]);
+  const identity =
+    sequenceNumber === ''
+      ? `${message.where}\nwhole message\n${createHash('sha256').update(rawText).digest('hex')}`
+      : `${metadata.partitionId}\n${sequenceNumber}\nwhole message`;
+
+  return {
+    identity,
+    where: message.where,
+    reason: `${message.unreadable} unreadable records in this message; the first ${MAX_DEAD_LETTERS_PER_MESSAGE} are dead-lettered one by one, and this is the whole message`,
+    rawText,
+    eventHubPartition: metadata.partitionId,
+    sequenceNumber,
+    offset: scalarText(metadata.offsets[message.messageIndex]),
+    enqueuedTime: scalarText(metadata.enqueuedTimes[message.messageIndex]),
+    invocationId,
+  };
+}
+
+/** An unreadable record as one error line, for when it could not be dead-lettered. */
+function unstoredRecordLine(record: UnreadableRecord): string {
+  const line = JSON.stringify({
+    event: 'record-unstored',
+    where: record.where,
+    reason: forLog(record.reason, 512),
+    eventHubPartition: record.eventHubPartition,
+    sequenceNumber: record.sequenceNumber,
+    offset: record.offset,
+    enqueuedTime: record.enqueuedTime,
+    rawLength: record.rawText.length,
+    rawText: cutText(record.rawText, MAX_LOGGED_RAW_TEXT),
+  });
+
+  // JSON leaves these two as they are; some log viewers break lines on them.
+  return line.replace(
+    /[\u2028\u2029]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16)}`,
+  );
 }
 
 function messageText(body: unknown): string {

@@ -35,6 +35,8 @@ export function logRedeliveryReport(report: RedeliveryReport, log: OperatorLog):
       expired: report.expired.length,
       conflicts: report.conflicts,
       unknownDestination: report.unknownDestination,
+      awaitingLeaseGrace: report.awaitingLeaseGrace,
+      heldBack: report.heldBack,
       storageErrors: report.storageErrors.length,
     }),
   );

@@ -1,11 +1,14 @@
 import type { Alert } from './alert';
-import { destinationKey, type AlertOutbox } from './alertOutbox';
+import { AlertNotStorableError } from './alertNotStorableError';
+import { destinationKey, type AlertOutbox, type ClaimOutcome } from './alertOutbox';
 import type { AlertSink, AlertSinkReport, SendOptions } from './alertSink';
 import { boundAlert } from './boundAlert';
+import type { DeliveryBudget } from './deliveryBudget';
 import type { Destination } from './destination';
 import { mapWithConcurrency } from './mapWithConcurrency';
 import type { DeliveryWork, OutboxDeliverer } from './outboxDeliverer';
 import { StorageUnavailableError } from './storageUnavailableError';
+import type { UnstoredAlert, UnstoredAlertsReport, UnstoredCause } from './unstoredAlert';
 
 export interface OutboxAlertSinkOptions {
   outbox: AlertOutbox;
@@ -19,6 +22,11 @@ export interface OutboxAlertSinkOptions {
 /** Claims written at once; Table Storage takes far more, this only bounds one batch's burst. */
 const CLAIM_CONCURRENCY = 8;
 
+type ClaimResult =
+  | { alert: Alert; outcome: ClaimOutcome }
+  | { alert: Alert; outcome: 'unstored'; problem: string }
+  | { alert: Alert; outcome: 'refused'; problem: string };
+
 /**
  * Stores every alert in the outbox before the first delivery attempt, and sends only the
  * alerts this call claimed: an alert id claimed before (a redelivered batch, a concurrent
@@ -26,7 +34,9 @@ const CLAIM_CONCURRENCY = 8;
  * stays pending in the outbox for the redelivery timer.
  *
  * When storage fails, the alerts claimed so far are still sent, and the report carries the
- * error so that the handler throws and the trigger's retry policy runs the batch again.
+ * error so that the handler throws and the trigger's retry policy runs the batch again. An
+ * alert storage refuses as such (HTTP 400 or 413) would be refused by every retry too: it is
+ * sent once without a claim right away, and reported so the handler logs it in full.
  */
 export class OutboxAlertSink implements AlertSink {
   private readonly now: () => Date;
@@ -35,7 +45,11 @@ export class OutboxAlertSink implements AlertSink {
     this.now = options.now ?? (() => new Date());
   }
 
-  async send(alerts: Alert[], sendOptions: SendOptions = {}): Promise<AlertSinkReport> {
+  async send(
+    alerts: Alert[],
+    sendOptions: SendOptions & DeliveryBudget = {},
+  ): Promise<AlertSinkReport & UnstoredAlertsReport> {
+    const startedAt = this.now();
     await this.options.deliverer.flushBacklog();
 
     const unique = [...new Map(alerts.map((alert) => [alert.alertId, alert])).values()].map(
@@ -44,71 +58,105 @@ export class OutboxAlertSink implements AlertSink {
     const duplicatesInBatch = alerts.length - unique.length;
 
     let storageError: StorageUnavailableError | undefined;
-    const claims = await mapWithConcurrency(unique, CLAIM_CONCURRENCY, async (alert) => {
-      if (storageError !== undefined) {
-        // Storage is failing: the retry will claim the rest, no need to wait on each here.
-        return { alert, outcome: 'unstored' as const };
-      }
-      try {
-        const now = this.now();
-        const claim = await this.options.outbox.claim(
-          alert,
-          this.options.destinations,
-          now,
-          new Date(now.getTime() + this.options.leaseMs),
-        );
-
-        return { alert, outcome: claim };
-      } catch (error) {
-        if (!(error instanceof StorageUnavailableError)) {
-          throw error;
+    const claims = await mapWithConcurrency(
+      unique,
+      CLAIM_CONCURRENCY,
+      async (alert): Promise<ClaimResult> => {
+        if (storageError !== undefined) {
+          // Storage is failing: the retry will claim the rest, no need to wait on each here.
+          return { alert, outcome: 'unstored', problem: storageError.message };
         }
-        storageError ??= error;
+        try {
+          const now = this.now();
+          const claim = await this.options.outbox.claim(
+            alert,
+            this.options.destinations,
+            now,
+            new Date(now.getTime() + this.options.leaseMs),
+          );
 
-        return { alert, outcome: 'unstored' as const };
-      }
-    });
+          return { alert, outcome: claim };
+        } catch (error) {
+          if (error instanceof AlertNotStorableError) {
+            return { alert, outcome: 'refused', problem: error.message };
+          }
+          if (!(error instanceof StorageUnavailableError)) {
+            throw error;
+          }
+          storageError ??= error;
+
+          return { alert, outcome: 'unstored', problem: error.message };
+        }
+      },
+    );
 
     const work: DeliveryWork[] = [];
-    const unstored: Alert[] = [];
+    const unstored: { alert: Alert; cause: UnstoredCause; problem: string }[] = [];
     let duplicates = duplicatesInBatch;
-    for (const { alert, outcome } of claims) {
-      if (outcome === 'unstored') {
-        unstored.push(alert);
-      } else if (outcome.kind === 'already-claimed') {
+    for (const claim of claims) {
+      if (claim.outcome === 'unstored') {
+        unstored.push({ alert: claim.alert, cause: 'storage-unavailable', problem: claim.problem });
+      } else if (claim.outcome === 'refused') {
+        unstored.push({ alert: claim.alert, cause: 'storage-refused', problem: claim.problem });
+      } else if (claim.outcome.kind === 'already-claimed') {
         duplicates += 1;
       } else {
-        for (const delivery of outcome.deliveries) {
+        for (const delivery of claim.outcome.deliveries) {
           const destination = this.options.destinations.find(
             (candidate) => destinationKey(candidate) === delivery.destinationKey,
           );
           if (destination !== undefined) {
-            work.push({ alert, destination, delivery });
+            work.push({ alert: claim.alert, destination, delivery });
           }
         }
       }
     }
 
-    const lastResort = sendOptions.finalAttempt === true && unstored.length > 0;
-    if (lastResort) {
-      // Storage has failed through every retry: sending unclaimed beats losing the alert.
-      for (const alert of unstored) {
+    // Unstored alerts are sent without a claim when nothing else will send them: an alert
+    // storage refused (every retry would be refused too), or any on the trigger's last retry.
+    const sendUnclaimed = (cause: UnstoredCause) =>
+      cause === 'storage-refused' || sendOptions.finalAttempt === true;
+    for (const { alert, cause } of unstored) {
+      if (sendUnclaimed(cause)) {
         for (const destination of this.options.destinations) {
           work.push({ alert, destination, delivery: undefined });
         }
       }
     }
 
-    const report = await this.options.deliverer.deliver(work);
+    // The claims took part of the caller's budget.
+    const budgetMs =
+      sendOptions.budgetMs === undefined
+        ? undefined
+        : sendOptions.budgetMs - (this.now().getTime() - startedAt.getTime());
+    const report = await this.options.deliverer.deliver(work, { budgetMs });
+    const unstoredAlerts: UnstoredAlert[] = unstored.map(({ alert, cause, problem }) => {
+      const outcomes = report.unclaimed.filter((outcome) => outcome.alertId === alert.alertId);
+
+      return {
+        alert,
+        cause,
+        problem,
+        sentTo: outcomes
+          .filter((outcome) => outcome.delivered)
+          .map((outcome) => outcome.destination),
+        notSentTo: sendUnclaimed(cause)
+          ? outcomes.filter((outcome) => !outcome.delivered).map((outcome) => outcome.destination)
+          : this.options.destinations.map((destination) => destination.label),
+      };
+    });
+    const unsent = report.unclaimed.filter((outcome) => !outcome.delivered).length;
 
     return {
       delivered: report.delivered,
-      failed: report.failed,
+      failed: report.failed + unsent,
       failures: [...report.failures, ...report.storageErrors],
       duplicates,
       pending: report.failed + report.postponed,
       ...(storageError !== undefined ? { retryableError: storageError } : {}),
-      ...(unstored.length > 0 ? { unstored } : {}),
+      ...(unstored.length > 0
+        ? { unstored: unstored.map((entry) => entry.alert), unstoredAlerts }
+        : {}),
     };
   }
 }

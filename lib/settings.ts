@@ -1,6 +1,6 @@
 import { ConfigurationError, refuseUnresolvedKeyVaultReference } from './configurationError';
 import { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './deliverNotification';
-import { parseDestinations, type Destination } from './destination';
+import { MAX_DESTINATIONS, parseDestinations, type Destination } from './destination';
 import type { TablesConnection } from './tableServiceClients';
 
 /** Everything the app reads from app settings / the environment, validated. */
@@ -70,10 +70,7 @@ export function loadSettings(env: Environment): Settings {
     alertOutboxTable: readTableName(env, 'ALERT_OUTBOX_TABLE'),
     deadLetterTable: readTableName(env, 'DEAD_LETTER_TABLE'),
     allowlistCacheTtlMs: readInteger(env, 'ALLOWLIST_CACHE_TTL_SECONDS', 0, 86_400) * 1000,
-    destinations: [
-      ...parseDestinations('TEAMS_WEBHOOK_URL', env.TEAMS_WEBHOOK_URL, 'teams'),
-      ...parseDestinations('ALERT_WEBHOOK_URL', env.ALERT_WEBHOOK_URL, 'webhook', signingSecret),
-    ],
+    destinations: readDestinations(env, signingSecret),
     delivery: {
       ...DEFAULT_DELIVERY_OPTIONS,
       timeoutMs: readInteger(env, 'DELIVERY_TIMEOUT_MS', 100, 120_000),
@@ -106,6 +103,34 @@ function readReliabilitySettings(env: Environment): ReliabilitySettings {
     teamsMaxRequestsPerSecond: readInteger(env, 'TEAMS_MAX_REQUESTS_PER_SECOND', 1, 4),
     teamsDigestThreshold: readInteger(env, 'TEAMS_DIGEST_THRESHOLD', 1, 100),
   };
+}
+
+function readDestinations(env: Environment, signingSecret: string | undefined): Destination[] {
+  const teams = parseDestinations('TEAMS_WEBHOOK_URL', env.TEAMS_WEBHOOK_URL, 'teams');
+  const webhooks = parseDestinations(
+    'ALERT_WEBHOOK_URL',
+    env.ALERT_WEBHOOK_URL,
+    'webhook',
+    signingSecret,
+  );
+  if (teams.length + webhooks.length > MAX_DESTINATIONS) {
+    throw new ConfigurationError(
+      'ALERT_WEBHOOK_URL',
+      `and TEAMS_WEBHOOK_URL list ${teams.length + webhooks.length} URLs together; at most ${MAX_DESTINATIONS} destinations are supported in all`,
+    );
+  }
+  const teamsUrls = new Map(teams.map((destination, index) => [destination.url.href, index]));
+  for (const [index, webhook] of webhooks.entries()) {
+    const teamsIndex = teamsUrls.get(webhook.url.href);
+    if (teamsIndex !== undefined) {
+      throw new ConfigurationError(
+        'ALERT_WEBHOOK_URL',
+        `repeats a URL of TEAMS_WEBHOOK_URL (URL ${index + 1} here, URL ${teamsIndex + 1} there); a URL is either a Teams workflow or a generic webhook`,
+      );
+    }
+  }
+
+  return [...teams, ...webhooks];
 }
 
 function readTablesConnection(env: Environment): TablesConnection | undefined {

@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { ConfigurationError } from '../lib/configurationError';
 import {
   deliverNotification,
+  MAX_RETRY_AFTER_READ_MS,
   parseRetryAfter,
   type DeliveryOptions,
 } from '../lib/deliverNotification';
@@ -112,6 +113,65 @@ describe('delivering a notification', () => {
     expect(sleeps).toEqual([2000]);
   });
 
+  it('tells the rate limiter of a throttle with the wait cut to maxRetryAfterMs, and waits out none of a longer one', async () => {
+    receiver = await startWebhookReceiver((_request, _count, response) => {
+      response.writeHead(429, { 'retry-after': '600' }).end();
+    });
+    const told: (number | undefined)[] = [];
+
+    const outcome = await deliverNotification(webhook(receiver.url), notification, {
+      ...fastOptions,
+      onThrottled: (retryAfterMs) => told.push(retryAfterMs),
+    });
+
+    expect(told).toEqual([5_000]);
+    expect(sleeps).toEqual([]);
+    expect(outcome).toMatchObject({ delivered: false, attempts: 1, retryAfterMs: 600_000 });
+    expect(outcome.error?.message).toBe(
+      'Delivery to webhook#1 failed after 1 attempt(s): throttled (429); it asked to wait 600 s',
+    );
+  });
+
+  it('reports the Retry-After of the last attempt too', async () => {
+    receiver = await startWebhookReceiver((_request, _count, response) => {
+      response.writeHead(429, { 'retry-after': '2' }).end();
+    });
+
+    const outcome = await deliverNotification(webhook(receiver.url), notification, {
+      ...fastOptions,
+      maxAttempts: 2,
+    });
+
+    expect(outcome).toMatchObject({ delivered: false, attempts: 2, retryAfterMs: 2_000 });
+  });
+
+  it('sends nothing when told "not now" before the first attempt, and ends a retry with the failure before it', async () => {
+    receiver = await startWebhookReceiver((_request, _count, response) => {
+      response.writeHead(503).end();
+    });
+    let allowed = 0;
+
+    const notNow = await deliverNotification(webhook(receiver.url), notification, {
+      ...fastOptions,
+      beforeAttempt: () => Promise.resolve(false),
+    });
+    const onceOnly = await deliverNotification(webhook(receiver.url), notification, {
+      ...fastOptions,
+      beforeAttempt: () => Promise.resolve((allowed += 1) === 1),
+    });
+
+    expect(notNow).toEqual({
+      destination: 'webhook#1',
+      delivered: false,
+      attempts: 0,
+      status: undefined,
+      deferred: true,
+    });
+    expect(onceOnly).toMatchObject({ delivered: false, attempts: 1, status: 503 });
+    expect(onceOnly.deferred).toBeUndefined();
+    expect(receiver.requests).toHaveLength(1);
+  });
+
   it('treats a Teams success whose body reports a 429 as throttled', async () => {
     receiver = await startWebhookReceiver((_request, count, response) => {
       response
@@ -214,5 +274,16 @@ describe('destinations', () => {
     expect(parseRetryAfter('Wed, 18 Nov 2026 10:00:30 GMT', now)).toBe(30_000);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+
+  it.each([
+    ['a 400-digit number', '9'.repeat(400)],
+    ['eleven digits', '99999999999'],
+    ['a date in year 9999', 'Fri, 31 Dec 9999 23:59:59 GMT'],
+  ])('reads Retry-After as %s as a week at most, never Infinity', (_name, value) => {
+    const waitMs = parseRetryAfter(value, new Date('2026-11-18T10:00:00Z'));
+
+    expect(waitMs).toBe(MAX_RETRY_AFTER_READ_MS);
+    expect(new Date(Date.now() + waitMs!).toISOString()).toEqual(expect.any(String));
   });
 });

@@ -40,6 +40,18 @@ describe('settings', () => {
     ]);
   });
 
+  it('accepts 99 destinations, the most one outbox transaction holds', () => {
+    const settings = loadSettings({
+      TEAMS_WEBHOOK_URL: 'https://teams.example/0',
+      ALERT_WEBHOOK_URL: Array.from(
+        { length: 98 },
+        (_, index) => `https://soc.example/${index}`,
+      ).join(' '),
+    });
+
+    expect(settings.destinations).toHaveLength(99);
+  });
+
   it.each([
     [
       { ALLOWLIST_CACHE_TTL_SECONDS: 'soon' },
@@ -79,11 +91,48 @@ describe('settings', () => {
       },
       'Setting ALERT_WEBHOOK_SECRET is a Key Vault reference that App Service has not resolved',
     ],
+    [
+      {
+        TEAMS_WEBHOOK_URL:
+          'https://hooks.example/a?sig=hunter2 https://hooks.example/b https://HOOKS.example/a?sig=hunter2',
+      },
+      'Setting TEAMS_WEBHOOK_URL lists the same URL twice (URLs 1 and 3 of 3); list each once.',
+    ],
+    [
+      {
+        TEAMS_WEBHOOK_URL: 'https://hooks.example/a?sig=hunter2',
+        ALERT_WEBHOOK_URL: 'https://soc.example/in https://hooks.example/a?sig=hunter2',
+      },
+      'Setting ALERT_WEBHOOK_URL repeats a URL of TEAMS_WEBHOOK_URL (URL 2 here, URL 1 there); a URL is either a Teams workflow or a generic webhook.',
+    ],
+    [
+      {
+        ALERT_WEBHOOK_URL: Array.from(
+          { length: 100 },
+          (_, index) => `https://soc.example/hunter2/${index}`,
+        ).join(','),
+      },
+      'Setting ALERT_WEBHOOK_URL lists 100 URLs; at most 99 destinations are supported in all.',
+    ],
+    [
+      {
+        TEAMS_WEBHOOK_URL: Array.from(
+          { length: 50 },
+          (_, index) => `https://teams.example/hunter2/${index}`,
+        ).join(' '),
+        ALERT_WEBHOOK_URL: Array.from(
+          { length: 50 },
+          (_, index) => `https://soc.example/hunter2/${index}`,
+        ).join(' '),
+      },
+      'Setting ALERT_WEBHOOK_URL and TEAMS_WEBHOOK_URL list 100 URLs together; at most 99 destinations are supported in all.',
+    ],
   ])('refuses %p with a message naming the setting', (env, message) => {
     const attempt = () => loadSettings(env);
 
     expect(attempt).toThrow(ConfigurationError);
     expect(attempt).toThrow(message);
+    expect(attempt).not.toThrow('example');
     try {
       attempt();
     } catch (error) {

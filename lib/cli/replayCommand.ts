@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 
+import { destinationKey, type AlertOutbox, type OutboxDelivery } from '../alertOutbox';
 import { decodeEventBody, elementsOf } from '../auditInput';
 import { ConfigurationError } from '../configurationError';
+import type { Destination, DestinationKind } from '../destination';
 import { createDetectorRuntime, type DetectorRuntime } from '../detectorRuntime';
 import { detectInvitations } from '../detectInvitations';
 import type { RedeliveryReport } from '../redeliverPendingAlerts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliCommand, type CliIo } from './cliIo';
 
-const USAGE = `Usage: npm run cli -- replay records|alerts|pending [--limit N] [--dry-run]
+const USAGE = `Usage: npm run cli -- replay records|alerts|pending [--retarget] [--limit N] [--dry-run]
 
 Replays what the detector set aside, from the Table Storage tables of the settings
 (TABLES_CONNECTION_STRING or TABLES_ENDPOINT, DEAD_LETTER_TABLE, ALERT_OUTBOX_TABLE).
@@ -19,6 +21,9 @@ Replays what the detector set aside, from the Table Storage tables of the settin
             limit, and runs one redelivery pass (fix the destination first).
   pending   makes every pending alert due now and runs one redelivery pass, instead
             of waiting for its backoff (after a destination was fixed).
+  --retarget  with pending: first moves pending alerts for a URL no longer configured
+            (a regenerated Teams Workflows URL) to the configured URL of the same kind;
+            refused when that kind has no configured URL or more than one.
   --limit N   at most N items (default 1000)
   --dry-run   list what would be replayed; change and send nothing
 Exit status: 0 when done (see the counts), 1 when storage failed, 2 for a usage error.
@@ -33,6 +38,7 @@ export const replayCommand: CliCommand = async (args, io) => {
       options: {
         limit: { type: 'string', default: '1000' },
         'dry-run': { type: 'boolean', default: false },
+        retarget: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -52,6 +58,9 @@ export const replayCommand: CliCommand = async (args, io) => {
   }
   if (extra.length > 0) {
     return usageError(io, `unexpected argument "${extra[0]}"`);
+  }
+  if (values.retarget && what !== 'pending') {
+    return usageError(io, '--retarget goes with replay pending only');
   }
   if (!/^\d{1,6}$/.test(values.limit) || Number(values.limit) < 1) {
     return usageError(io, '--limit must be a whole number from 1 to 999999');
@@ -79,7 +88,7 @@ export const replayCommand: CliCommand = async (args, io) => {
       case 'alerts':
         return await replayAlerts(runtime, limit, dryRun, io);
       case 'pending':
-        return await replayPending(runtime, limit, dryRun, io);
+        return await replayPending(runtime, limit, dryRun, values.retarget, io);
     }
   } catch (error) {
     io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -180,10 +189,18 @@ async function replayPending(
   runtime: DetectorRuntime,
   limit: number,
   dryRun: boolean,
+  retarget: boolean,
   io: CliIo,
 ): Promise<number> {
   const outbox = runtime.outbox!;
-  const pending = await outbox.listByStatus('pending', limit);
+  let pending = await outbox.listByStatus('pending', limit);
+  if (retarget) {
+    const plan = planRetarget(pending, runtime.settings.destinations);
+    if (plan.refusals.length > 0) {
+      return usageError(io, plan.refusals.join('; '));
+    }
+    pending = await retargetPending(outbox, pending, plan.targets, dryRun, io);
+  }
   if (dryRun) {
     for (const delivery of pending) {
       io.stdout.write(
@@ -197,14 +214,115 @@ async function replayPending(
 
   const now = new Date();
   for (const delivery of pending) {
-    // A delivery an instance is sending right now is left to it.
-    const leased = delivery.leasedUntil !== '' && Date.parse(delivery.leasedUntil) > now.getTime();
-    if (!leased) {
+    if (!isLeased(delivery, now)) {
       await outbox.postpone(delivery, now);
     }
   }
 
   return printRedelivery(await runtime.redeliver(), io);
+}
+
+interface RetargetPlan {
+  /** The configured destination each destination key no longer configured moves to. */
+  targets: Map<string, Destination>;
+  /** Why some cannot move; when there is any, nothing moves. */
+  refusals: string[];
+}
+
+const SETTING_OF_KIND: Record<DestinationKind, string> = {
+  teams: 'TEAMS_WEBHOOK_URL',
+  webhook: 'ALERT_WEBHOOK_URL',
+};
+
+/**
+ * Pending deliveries whose destination key matches no configured URL go to the configured
+ * URL of the same kind, when there is exactly one: the URL that replaced theirs. With none
+ * or several there is no telling which, and the operator is told why.
+ */
+function planRetarget(pending: OutboxDelivery[], destinations: Destination[]): RetargetPlan {
+  const configured = new Set(destinations.map(destinationKey));
+  const strandedByKind = new Map<DestinationKind, Set<string>>();
+  for (const delivery of pending) {
+    const kind = kindOfKey(delivery.destinationKey);
+    if (!configured.has(delivery.destinationKey) && kind !== undefined) {
+      strandedByKind.set(
+        kind,
+        (strandedByKind.get(kind) ?? new Set()).add(delivery.destinationKey),
+      );
+    }
+  }
+
+  const plan: RetargetPlan = { targets: new Map(), refusals: [] };
+  for (const [kind, keys] of strandedByKind) {
+    const candidates = destinations.filter((destination) => destination.kind === kind);
+    if (candidates.length === 1) {
+      keys.forEach((key) => plan.targets.set(key, candidates[0]!));
+      continue;
+    }
+    plan.refusals.push(
+      candidates.length === 0
+        ? `cannot retarget pending ${kind} alerts: ${SETTING_OF_KIND[kind]} configures no ${kind} URL to move them to`
+        : `cannot retarget pending ${kind} alerts: ${SETTING_OF_KIND[kind]} configures ${candidates.length} ${kind} URLs (${candidates.map((destination) => destination.label).join(', ')}), so which one replaced theirs is unclear; run it with only that URL configured`,
+    );
+  }
+
+  return plan;
+}
+
+/** Moves the stranded deliveries; answers the pending deliveries as they are afterwards. */
+async function retargetPending(
+  outbox: AlertOutbox,
+  pending: OutboxDelivery[],
+  targets: Map<string, Destination>,
+  dryRun: boolean,
+  io: CliIo,
+): Promise<OutboxDelivery[]> {
+  const now = new Date();
+  const after: OutboxDelivery[] = [];
+  let moved = 0;
+  let left = 0;
+  for (const delivery of pending) {
+    const target = targets.get(delivery.destinationKey);
+    if (target === undefined) {
+      after.push(delivery);
+      continue;
+    }
+    const from = `${delivery.destination} (a URL no longer configured)`;
+    if (dryRun) {
+      io.stdout.write(`would move alert ${delivery.alertId} from ${from} to ${target.label}\n`);
+      moved += 1;
+      continue;
+    }
+    const retargeted = isLeased(delivery, now)
+      ? undefined
+      : await outbox.retarget(delivery, target, now);
+    if (retargeted === undefined) {
+      // Being sent right now, changed by another worker, or already held for the new URL.
+      left += 1;
+      io.stderr.write(`left alert ${delivery.alertId} for ${from}: it changed meanwhile\n`);
+      continue;
+    }
+    moved += 1;
+    after.push(retargeted);
+  }
+
+  io.stdout.write(
+    `${dryRun ? 'dry run: would retarget' : 'retargeted'} ${moved} pending delivery(ies)${left > 0 ? `, left ${left}` : ''}\n`,
+  );
+
+  return after;
+}
+
+/** A delivery an instance is sending right now is left to it. */
+function isLeased(delivery: OutboxDelivery, now: Date): boolean {
+  return delivery.leasedUntil !== '' && Date.parse(delivery.leasedUntil) > now.getTime();
+}
+
+/** Keys are `<kind>-<digest>` (see destinationKey). */
+function kindOfKey(key: string): DestinationKind | undefined {
+  const kind = key.slice(0, key.lastIndexOf('-'));
+
+  return kind === 'teams' || kind === 'webhook' ? kind : undefined;
 }
 
 function printRedelivery(report: RedeliveryReport, io: CliIo): number {

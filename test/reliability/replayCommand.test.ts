@@ -7,6 +7,7 @@ import { startFlakyReceiver, type FlakyReceiver } from '../support/flakyReceiver
 import {
   batchContext,
   batchHandlerFor,
+  deliveryRows,
   detectorInstance,
   FAST_DELIVERY,
   newDeploymentTables,
@@ -147,12 +148,87 @@ describe('npm run cli -- replay', () => {
     expect(receiver.acknowledged(TEAMS_PATH)).toEqual(once([record.properties.id]));
   });
 
+  it('moves pending alerts of a regenerated Teams Workflows URL to the new one with --retarget, and delivers them once', async () => {
+    const tables = newDeploymentTables(testTablesConnectionString());
+    const record = invitation('replay-retarget');
+    // The old Workflows URL answers 401 once its signature was regenerated.
+    receiver.setBehaviour((message) =>
+      message.path === TEAMS_PATH ? { kind: 'fail', status: 401 } : { kind: 'accept' },
+    );
+    const instance = detectorInstance(tables, receiver);
+    await batchHandlerFor(instance)(
+      [eventHubMessage([record])],
+      batchContext({ logs: [], messages: 1 }),
+    );
+    receiver.setBehaviour(() => ({ kind: 'accept' }));
+    const env = { ...cliEnv(tables), TEAMS_WEBHOOK_URL: receiver.url('/teams-regenerated') };
+
+    const dryRun = await runCommand(replayCommand, ['pending', '--retarget', '--dry-run'], { env });
+    const replay = await runCommand(replayCommand, ['pending', '--retarget'], { env });
+
+    expect(dryRun.stdout).toContain(
+      'would move alert ' +
+        (await deliveryRows(tables)).find((row) => row.destination === 'teams#1')!.partitionKey +
+        ' from teams#1 (a URL no longer configured) to teams#1',
+    );
+    expect(receiver.acknowledged('/teams-regenerated')).toEqual(once([record.properties.id]));
+    expect(replay).toMatchObject({ code: 0 });
+    expect(replay.stdout).toContain('retargeted 1 pending delivery(ies)\n');
+    expect(replay.stdout).toContain('redelivery: 1 due, 1 delivered');
+    const rows = await deliveryRows(tables);
+    expect(rows.map((row) => [row.destination, row.status]).sort()).toEqual([
+      ['teams#1', 'delivered'],
+      ['teams#1', 'retargeted'],
+      ['webhook#1', 'delivered'],
+    ]);
+    expect(replay.stdout + replay.stderr).not.toContain('127.0.0.1');
+    expect(receiver.acknowledged(TEAMS_PATH).size).toBe(0);
+  });
+
+  it('refuses --retarget when no single URL of that kind is configured, says why and changes nothing', async () => {
+    const tables = newDeploymentTables(testTablesConnectionString());
+    const record = invitation('replay-retarget-unclear');
+    receiver.setBehaviour((message) =>
+      message.path === TEAMS_PATH ? { kind: 'fail', status: 403 } : { kind: 'accept' },
+    );
+    await batchHandlerFor(detectorInstance(tables, receiver))(
+      [eventHubMessage([record])],
+      batchContext({ logs: [], messages: 1 }),
+    );
+    const before = await deliveryRows(tables);
+    const env = {
+      ...cliEnv(tables),
+      TEAMS_WEBHOOK_URL: `${receiver.url('/teams-a')} ${receiver.url('/teams-b')}`,
+    };
+
+    const replay = await runCommand(replayCommand, ['pending', '--retarget'], { env });
+    const withoutTeams = await runCommand(replayCommand, ['pending', '--retarget'], {
+      env: { ...env, TEAMS_WEBHOOK_URL: '' },
+    });
+
+    expect(replay.code).toBe(2);
+    expect(replay.stderr).toContain(
+      'error: cannot retarget pending teams alerts: TEAMS_WEBHOOK_URL configures 2 teams URLs (teams#1, teams#2), so which one replaced theirs is unclear; run it with only that URL configured',
+    );
+    expect(withoutTeams.code).toBe(2);
+    expect(withoutTeams.stderr).toContain(
+      'error: cannot retarget pending teams alerts: TEAMS_WEBHOOK_URL configures no teams URL to move them to',
+    );
+    expect(replay.stderr + withoutTeams.stderr).not.toContain('127.0.0.1');
+    expect(await deliveryRows(tables)).toEqual(before);
+    expect(receiver.messages.filter((message) => message.path !== TEAMS_PATH)).toHaveLength(1);
+  });
+
   it('says what is wrong with its arguments or settings', async () => {
     expect(await runCommand(replayCommand, ['everything'])).toMatchObject({
       code: 2,
       stderr: expect.stringContaining(
         'error: say what to replay: records, alerts or pending',
       ) as string,
+    });
+    expect(await runCommand(replayCommand, ['records', '--retarget'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('error: --retarget goes with replay pending only') as string,
     });
     expect(await runCommand(replayCommand, ['records'])).toMatchObject({
       code: 2,

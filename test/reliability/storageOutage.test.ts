@@ -18,7 +18,12 @@ import { createRedeliveryHandler } from '../../lib/redeliveryTimerHandler';
 import { StorageUnavailableError } from '../../lib/storageUnavailableError';
 import { createTableClient } from '../../lib/tableServiceClients';
 import { TeamsRateLimiter } from '../../lib/teamsRateLimiter';
-import { eventHubMessage, invitationRecord, inviterNumber } from '../support/auditStream';
+import {
+  eventHubMessage,
+  invitationRecord,
+  inviterNumber,
+  malformedRecord,
+} from '../support/auditStream';
 import { startFlakyReceiver, type FlakyReceiver } from '../support/flakyReceiver';
 import {
   allowlist,
@@ -32,6 +37,7 @@ import {
   WEBHOOK_PATH,
   type LogLine,
 } from '../support/reliabilityHarness';
+import { waitFor } from '../support/waitFor';
 
 // Stopping and starting Azurite, and the SDK's own retries against a stopped one, take time.
 jest.setTimeout(120_000);
@@ -195,6 +201,144 @@ describe('a storage outage', () => {
       .filter((line) => line.level === 'error' && line.text.startsWith('{"event":"alert-unstored"'))
       .map((line) => JSON.parse(line.text) as { alert: Alert });
     expect(unstored.map((line) => line.alert.auditId).sort()).toEqual([...batch.auditIds].sort());
+  });
+
+  it('on the last retry sends alerts it cannot store even where a circuit is open, and logs where each went', async () => {
+    const tables = newDeploymentTables(azurite.connectionString);
+    const earlier = invitations('circuit-opened', 1);
+    const batch = invitations('last-retry-circuit', 2);
+    receiver.setBehaviour((message) =>
+      message.path === WEBHOOK_PATH ? { kind: 'fail', status: 500 } : { kind: 'accept' },
+    );
+    const instance = detectorInstance(tables, receiver, { CIRCUIT_BREAKER_FAILURES: '1' });
+    const handler = batchHandlerFor(instance);
+    const logs: LogLine[] = [];
+    await handler(earlier.messages, batchContext({ logs, messages: 1, firstSequence: 20 }));
+    receiver.setBehaviour((message) =>
+      message.path === TEAMS_PATH ? { kind: 'fail', status: 503 } : { kind: 'accept' },
+    );
+
+    await azurite.stop();
+    await expect(
+      handler(
+        batch.messages,
+        batchContext({
+          logs,
+          messages: 1,
+          firstSequence: 21,
+          retryContext: { retryCount: 8, maxRetryCount: 8 },
+        }),
+      ),
+    ).rejects.toThrow(StorageUnavailableError);
+    await restartAzurite();
+
+    // The webhook's circuit is open on this instance, but nothing else would send these.
+    expect(receiver.acknowledged(WEBHOOK_PATH)).toEqual(once(batch.auditIds));
+    const unstored = logs
+      .filter((line) => line.level === 'error' && line.text.startsWith('{"event":"alert-unstored"'))
+      .map((line) => JSON.parse(line.text) as Record<string, unknown> & { alert: Alert });
+    expect(unstored.map((line) => line.alert.auditId).sort()).toEqual([...batch.auditIds].sort());
+    for (const line of unstored) {
+      expect(line).toMatchObject({
+        cause: 'storage-unavailable',
+        finalAttempt: true,
+        alertId: line.alert.alertId,
+        sentTo: ['webhook#1'],
+        notSentTo: ['teams#1'],
+      });
+    }
+    expect(JSON.stringify(logs)).not.toContain('127.0.0.1');
+  });
+
+  it('on the last retry logs the unreadable records it could not dead-letter, raw text included', async () => {
+    const tables = newDeploymentTables(azurite.connectionString);
+    const handler = batchHandlerFor(detectorInstance(tables, receiver));
+    const messages = [eventHubMessage([malformedRecord(0), malformedRecord(1)])];
+    const logs: LogLine[] = [];
+    const recordLines = () =>
+      logs
+        .filter(
+          (line) => line.level === 'error' && line.text.startsWith('{"event":"record-unstored"'),
+        )
+        .map((line) => JSON.parse(line.text) as unknown);
+
+    await azurite.stop();
+    await expect(
+      handler(
+        messages,
+        batchContext({ logs, messages: 1, retryContext: { retryCount: 7, maxRetryCount: 8 } }),
+      ),
+    ).rejects.toThrow(StorageUnavailableError);
+    expect(recordLines()).toEqual([]);
+    await expect(
+      handler(
+        messages,
+        batchContext({ logs, messages: 1, retryContext: { retryCount: 8, maxRetryCount: 8 } }),
+      ),
+    ).rejects.toThrow(StorageUnavailableError);
+    await restartAzurite();
+
+    expect(recordLines()).toEqual([
+      {
+        event: 'record-unstored',
+        where: 'message 0 (sequence 1000), record 0',
+        reason: 'expected a JSON object, got a number',
+        eventHubPartition: '0',
+        sequenceNumber: '1000',
+        offset: '4096000',
+        enqueuedTime: '2026-11-18T10:05:00Z',
+        rawLength: 2,
+        rawText: '42',
+      },
+      {
+        event: 'record-unstored',
+        where: 'message 0 (sequence 1000), record 1',
+        reason: 'expected a JSON object, got a string',
+        eventHubPartition: '0',
+        sequenceNumber: '1000',
+        offset: '4096000',
+        enqueuedTime: '2026-11-18T10:05:00Z',
+        rawLength: 38,
+        rawText: '"a bare string where a record belongs"',
+      },
+    ]);
+  });
+
+  it('records a delivery that storage refused to record as soon as storage is back, so the timer elsewhere does not send it again', async () => {
+    const tables = newDeploymentTables(azurite.connectionString);
+    const batch = invitations('unrecorded', 1);
+    let stopping: Promise<void> | undefined;
+    receiver.setBehaviour(() => {
+      // Storage goes down while the webhook is acknowledging the alert.
+      stopping ??= azurite.stop();
+
+      return { kind: 'slow', delayMs: 2_500 };
+    });
+    let clock = at.getTime();
+    const now = () => new Date(clock);
+    const settings = { TEAMS_WEBHOOK_URL: '' };
+    const sender = detectorInstance(tables, receiver, settings, {
+      delivery: { timeoutMs: 5_000, maxAttempts: 1 },
+      now,
+      backlogFlushIntervalMs: 200,
+    });
+
+    await batchHandlerFor(sender)(batch.messages, batchContext({ logs: [], messages: 1 }));
+    expect(sender.unrecordedDeliveries()).toBe(1);
+    await stopping;
+    await restartAzurite();
+    // No batch and no redelivery pass on this instance: it writes the outcome on its own.
+    await waitFor(
+      () => sender.unrecordedDeliveries() === 0,
+      20_000,
+      () => 'the delivery was never recorded',
+    );
+    receiver.setBehaviour(() => ({ kind: 'accept' }));
+    clock += 3_600_000;
+    const timer = detectorInstance(tables, receiver, settings, { now });
+
+    expect(await timer.redeliver()).toMatchObject({ due: 0 });
+    expect(receiver.acknowledged(WEBHOOK_PATH)).toEqual(once(batch.auditIds));
   });
 
   it('fails the redelivery timer run with a logged error, and the next run delivers', async () => {

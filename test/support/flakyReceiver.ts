@@ -5,11 +5,14 @@ import type { AddressInfo } from 'node:net';
 export type ReceiverAnswer =
   | { kind: 'accept'; status?: 200 | 202 }
   | { kind: 'fail'; status: number }
-  | { kind: 'throttle'; retryAfterSeconds?: number }
+  /** A 429; `retryAfter` sends that exact header text instead (a date, a 400-digit number). */
+  | { kind: 'throttle'; retryAfterSeconds?: number; retryAfter?: string }
   /** Teams' way: a 200 whose body says the request was throttled. */
   | { kind: 'teams-throttle' }
   /** Never answers; the sender's timeout has to end it. */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Accepts, but answers only after `delayMs` (a slow receiver, within the sender's timeout). */
+  | { kind: 'slow'; delayMs: number };
 
 export interface ReceivedMessage {
   /** Milliseconds since the receiver started. */
@@ -65,16 +68,22 @@ export async function startFlakyReceiver(
       message.answer = answer.kind;
       messages.push(message);
 
-      switch (answer.kind) {
-        case 'accept': {
-          const counts = acknowledgements.get(message.path) ?? new Map<string, number>();
-          for (const auditId of message.auditIds) {
-            counts.set(auditId, (counts.get(auditId) ?? 0) + 1);
-          }
-          acknowledgements.set(message.path, counts);
-          response.writeHead(answer.status ?? 202).end();
-          break;
+      const acknowledge = (status: number) => {
+        const counts = acknowledgements.get(message.path) ?? new Map<string, number>();
+        for (const auditId of message.auditIds) {
+          counts.set(auditId, (counts.get(auditId) ?? 0) + 1);
         }
+        acknowledgements.set(message.path, counts);
+        response.writeHead(status).end();
+      };
+
+      switch (answer.kind) {
+        case 'accept':
+          acknowledge(answer.status ?? 202);
+          break;
+        case 'slow':
+          setTimeout(() => acknowledge(202), answer.delayMs);
+          break;
         case 'fail':
           response.writeHead(answer.status).end('receiver failure');
           break;
@@ -82,9 +91,11 @@ export async function startFlakyReceiver(
           response
             .writeHead(
               429,
-              answer.retryAfterSeconds === undefined
-                ? {}
-                : { 'retry-after': String(answer.retryAfterSeconds) },
+              answer.retryAfter !== undefined
+                ? { 'retry-after': answer.retryAfter }
+                : answer.retryAfterSeconds === undefined
+                  ? {}
+                  : { 'retry-after': String(answer.retryAfterSeconds) },
             )
             .end();
           break;

@@ -1,4 +1,5 @@
-import { InvocationContext, type RetryContext } from '@azure/functions';
+import { TableClient } from '@azure/data-tables';
+import { InvocationContext, type RetryContext, type Timer } from '@azure/functions';
 
 import {
   createDetectorRuntime,
@@ -7,7 +8,7 @@ import {
 } from '../../lib/detectorRuntime';
 import { StaticAllowlist } from '../../lib/cachedAllowlist';
 import { createBatchHandler } from '../../lib/eventHubBatchHandler';
-import { inviterNumber, type Inviter } from './auditStream';
+import { eventHubMessage, invitationRecord, inviterNumber, type Inviter } from './auditStream';
 import type { FlakyReceiver } from './flakyReceiver';
 import { uniqueTableName } from './testTables';
 
@@ -123,4 +124,72 @@ export function batchSummaries(logs: LogLine[]): Record<string, unknown>[] {
 /** Each audit id once, as a map to 1, to compare with what a receiver acknowledged. */
 export function once(auditIds: Iterable<string>): Map<string, number> {
   return new Map([...auditIds].map((auditId) => [auditId, 1]));
+}
+
+/** `count` invitations by unapproved inviters from `firstInviter` on, one per message. */
+export function invitationMessages(
+  prefix: string,
+  count: number,
+  at: Date,
+  firstInviter = 600,
+): { messages: unknown[]; auditIds: string[] } {
+  const records = Array.from(
+    { length: count },
+    (_, index) =>
+      invitationRecord(`${prefix}-${index}`, inviterNumber(firstInviter + index), at) as {
+        properties: { id: string };
+      },
+  );
+
+  return {
+    messages: records.map((record) => eventHubMessage([record])),
+    auditIds: records.map((record) => record.properties.id),
+  };
+}
+
+/** A delivery row of the outbox, as an operator sees it in Storage Explorer. */
+export interface StoredDelivery {
+  partitionKey: string;
+  destination: string;
+  destinationKey: string;
+  status: string;
+  attempts: number;
+  skips?: number;
+  createdAt: string;
+  pendingSince: string;
+  nextAttemptAt: string;
+  leasedUntil: string;
+  lastError: string;
+}
+
+export async function deliveryRows(tables: DeploymentTables): Promise<StoredDelivery[]> {
+  const client = TableClient.fromConnectionString(tables.connectionString, tables.outboxTable, {
+    allowInsecureConnection: true,
+  });
+  const rows: StoredDelivery[] = [];
+  for await (const entity of client.listEntities<StoredDelivery & { kind: string }>()) {
+    if (entity.kind === 'delivery') {
+      rows.push(entity);
+    }
+  }
+
+  return rows;
+}
+
+export function requestsTo(receiver: FlakyReceiver, path: string): number {
+  return receiver.messages.filter((message) => message.path === path).length;
+}
+
+export const timerTick: Timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: {} as never,
+};
+
+export function timerContext(logs: LogLine[]): InvocationContext {
+  return new InvocationContext({
+    invocationId: 'timer',
+    functionName: 'redeliverAlerts',
+    logHandler: (level, ...args) => logs.push({ level, text: args.map(String).join(' ') }),
+  });
 }
