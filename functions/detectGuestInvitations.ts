@@ -2,13 +2,18 @@ import { app } from '@azure/functions';
 
 import { instanceRuntime } from '../lib/detectorRuntime';
 import { createBatchHandler } from '../lib/eventHubBatchHandler';
+import {
+  AUDIT_EVENT_HUB_CONNECTION,
+  checkEventHubTriggerSettings,
+} from '../lib/eventHubTriggerSettings';
 
 // Settings are read and validated here, at start-up: a wrong setting stops the app with a
 // message naming it, before any event is taken off the hub and lost.
+checkEventHubTriggerSettings(process.env);
 const runtime = instanceRuntime();
 
 app.eventHub('detectGuestInvitations', {
-  connection: 'AuditEventHub',
+  connection: AUDIT_EVENT_HUB_CONNECTION,
   eventHubName: '%AUDIT_EVENTHUB_NAME%',
   consumerGroup: '%AUDIT_EVENTHUB_CONSUMER_GROUP%',
   cardinality: 'many',

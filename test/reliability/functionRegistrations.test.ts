@@ -34,10 +34,50 @@ function register(modulePath: string, env: Record<string, string>): Registered {
 }
 
 const storage = { TABLES_CONNECTION_STRING: 'UseDevelopmentStorage=true' };
+const hub = {
+  AUDIT_EVENTHUB_NAME: 'entra-audit-logs',
+  AUDIT_EVENTHUB_CONSUMER_GROUP: 'detector',
+  AuditEventHub__fullyQualifiedNamespace: 'evhns-gid-prod-4k2j9x7q1m3bz.servicebus.windows.net',
+};
 
 describe('function registrations', () => {
+  it.each([
+    ['no hub name', { AUDIT_EVENTHUB_NAME: '' }, 'Setting AUDIT_EVENTHUB_NAME is not set'],
+    [
+      'no consumer group',
+      { AUDIT_EVENTHUB_CONSUMER_GROUP: ' ' },
+      'Setting AUDIT_EVENTHUB_CONSUMER_GROUP is not set',
+    ],
+    [
+      'no connection at all',
+      { AuditEventHub__fullyQualifiedNamespace: '' },
+      'Setting AuditEventHub__fullyQualifiedNamespace is not set',
+    ],
+    [
+      'a namespace given as a URL',
+      { AuditEventHub__fullyQualifiedNamespace: 'sb://evhns-gid-prod.servicebus.windows.net/' },
+      'Setting AuditEventHub__fullyQualifiedNamespace must be the namespace host name alone',
+    ],
+  ])('refuse to load the Event Hub function with %s, naming the setting', (_, change, message) => {
+    expect(() =>
+      register('../../functions/detectGuestInvitations', { ...storage, ...hub, ...change }),
+    ).toThrow(message);
+  });
+
+  it('load the Event Hub function with a connection string instead of a namespace, for local runs', () => {
+    const { eventHub } = register('../../functions/detectGuestInvitations', {
+      ...storage,
+      ...hub,
+      AuditEventHub__fullyQualifiedNamespace: '',
+      AuditEventHub:
+        'Endpoint=sb://localhost/;SharedAccessKeyName=x;SharedAccessKey=y;EntityPath=z',
+    });
+
+    expect(eventHub.detectGuestInvitations?.eventHubName).toBe('%AUDIT_EVENTHUB_NAME%');
+  });
+
   it('declare a bounded exponential retry policy on the Event Hub trigger', () => {
-    const { eventHub } = register('../../functions/detectGuestInvitations', storage);
+    const { eventHub } = register('../../functions/detectGuestInvitations', { ...storage, ...hub });
 
     expect(eventHub.detectGuestInvitations).toMatchObject({
       connection: 'AuditEventHub',
