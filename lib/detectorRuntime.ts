@@ -33,6 +33,11 @@ export interface DetectorRuntime {
    * alerts go out again once their leases end.
    */
   unrecordedDeliveries(): number;
+  /**
+   * Teams pacing for this instance. Allowlist-change notices go through it too, so a burst of
+   * changes cannot get a notice throttled away while alerts keep their pace.
+   */
+  teamsLimiter: TeamsRateLimiter;
 }
 
 /** Timings the soak run and the tests shorten; production uses the defaults. */
@@ -101,21 +106,19 @@ export function createDetectorRuntime(
         );
 
   const delivery: DeliveryOptions = { ...settings.delivery, ...overrides.delivery };
+  const teamsLimiter = new TeamsRateLimiter({
+    requestsPerSecond: settings.reliability.teamsMaxRequestsPerSecond,
+  });
   if (settings.tables === undefined) {
     return {
       settings,
       allowlist,
-      sink: new DirectAlertSink(
-        settings.destinations,
-        delivery,
-        new TeamsRateLimiter({
-          requestsPerSecond: settings.reliability.teamsMaxRequestsPerSecond,
-        }),
-      ),
+      sink: new DirectAlertSink(settings.destinations, delivery, teamsLimiter),
       deadLetters: undefined,
       outbox: undefined,
       redeliver: () => Promise.resolve(emptyRedeliveryReport()),
       unrecordedDeliveries: () => 0,
+      teamsLimiter,
     };
   }
 
@@ -134,9 +137,7 @@ export function createDetectorRuntime(
       cooldownMs: reliability.circuitBreakerCooldownMs,
       clock: () => now().getTime(),
     }),
-    teamsLimiter: new TeamsRateLimiter({
-      requestsPerSecond: reliability.teamsMaxRequestsPerSecond,
-    }),
+    teamsLimiter,
     teamsDigestThreshold: reliability.teamsDigestThreshold,
     leaseMs,
     retryDelayMs: overrides.retryDelayMs,
@@ -178,6 +179,7 @@ export function createDetectorRuntime(
         now,
       }),
     unrecordedDeliveries: () => backlog.size,
+    teamsLimiter,
   };
 }
 

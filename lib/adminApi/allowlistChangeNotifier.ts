@@ -1,6 +1,7 @@
 import type { DeliveryOptions } from '../deliverNotification';
 import type { Destination } from '../destination';
 import { dispatchNotifications } from '../dispatchNotifications';
+import type { TeamsRateLimiter } from '../teamsRateLimiter';
 import type { AllowlistChange } from './allowlistChange';
 import { allowlistChangeNotification } from './allowlistChangeNotification';
 
@@ -14,6 +15,8 @@ export class DestinationChangeNotifier implements AllowlistChangeNotifier {
   constructor(
     private readonly destinations: Destination[],
     private readonly options: DeliveryOptions,
+    /** The instance's Teams pacing, shared with alerts; without it notices are not paced. */
+    private readonly teamsLimiter?: TeamsRateLimiter,
   ) {}
 
   async announce(change: AllowlistChange): Promise<string[]> {
@@ -25,6 +28,7 @@ export class DestinationChangeNotifier implements AllowlistChangeNotifier {
       [allowlistChangeNotification(change)],
       this.destinations,
       this.options,
+      this.teamsLimiter,
     );
 
     return report.outcomes

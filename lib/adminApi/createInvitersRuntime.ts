@@ -1,5 +1,6 @@
 import { loadSettings, type Settings } from '../settings';
 import { TableAllowlistStore } from '../tableAllowlistStore';
+import type { TeamsRateLimiter } from '../teamsRateLimiter';
 import { createTableClient } from '../tableServiceClients';
 import { DestinationChangeNotifier } from './allowlistChangeNotifier';
 import {
@@ -29,8 +30,12 @@ export interface InvitersRuntime {
  */
 export function createInvitersRuntime(
   env: Record<string, string | undefined>,
-  overrides: Pick<InvitersApiDependencies, 'now' | 'onChange' | 'localMode'> = {},
+  overrides: Pick<InvitersApiDependencies, 'now' | 'onChange' | 'localMode'> & {
+    /** The detector's Teams pacing on this instance, for the notices to share. */
+    teamsLimiter?: TeamsRateLimiter;
+  } = {},
 ): InvitersRuntime {
+  const { teamsLimiter, ...apiOverrides } = overrides;
   const settings = loadSettings(env);
   let storage: InvitersStorage | undefined;
   if (settings.tables !== undefined) {
@@ -51,13 +56,17 @@ export function createInvitersRuntime(
 
   const api = createInvitersApi({
     storage,
-    notifier: new DestinationChangeNotifier(settings.destinations, {
-      ...settings.delivery,
-      maxAttempts: Math.min(settings.delivery.maxAttempts, NOTICE_MAX_ATTEMPTS),
-      maxRetryAfterMs: Math.min(settings.delivery.maxRetryAfterMs, NOTICE_MAX_RETRY_AFTER_MS),
-    }),
+    notifier: new DestinationChangeNotifier(
+      settings.destinations,
+      {
+        ...settings.delivery,
+        maxAttempts: Math.min(settings.delivery.maxAttempts, NOTICE_MAX_ATTEMPTS),
+        maxRetryAfterMs: Math.min(settings.delivery.maxRetryAfterMs, NOTICE_MAX_RETRY_AFTER_MS),
+      },
+      teamsLimiter,
+    ),
     env,
-    ...overrides,
+    ...apiOverrides,
   });
 
   return { settings, api };

@@ -77,6 +77,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
     const { allowlist } = detector;
     const inviters = createInvitersRuntime(env, {
       localMode: true,
+      teamsLimiter: detector.teamsLimiter,
       onChange: () => {
         if (allowlist instanceof CachedAllowlist) {
           allowlist.invalidate();
