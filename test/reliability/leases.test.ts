@@ -1,9 +1,6 @@
-import { buildAlert, type Alert } from '../../lib/alert';
-import { findGuestInvitation } from '../../lib/guestInvitation';
-import { normalizeAuditRecord } from '../../lib/normalizeAuditRecord';
+import type { Alert } from '../../lib/alert';
 import { OutcomeBacklog } from '../../lib/outcomeBacklog';
 import type { OutboxDelivery } from '../../lib/alertOutbox';
-import { invitationRecord, inviterNumber } from '../support/auditStream';
 import { startFlakyReceiver, type FlakyReceiver } from '../support/flakyReceiver';
 import {
   batchContext,
@@ -16,6 +13,7 @@ import {
   requestsTo,
   TEAMS_PATH,
   WEBHOOK_PATH,
+  unapprovedAlert,
 } from '../support/reliabilityHarness';
 import { testTablesConnectionString } from '../support/testTables';
 import { waitFor } from '../support/waitFor';
@@ -31,10 +29,7 @@ afterEach(async () => {
 });
 
 function alertFor(key: string): Alert {
-  const outcome = normalizeAuditRecord(invitationRecord(key, inviterNumber(800), at));
-  const invitation = outcome.kind === 'audit' ? findGuestInvitation(outcome.record) : undefined;
-
-  return buildAlert(invitation!, 'not-approved', at);
+  return unapprovedAlert(key, 800, at);
 }
 
 describe('leases on outbox deliveries', () => {

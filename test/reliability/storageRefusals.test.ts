@@ -1,18 +1,15 @@
 import { TableClient } from '@azure/data-tables';
 
-import { buildAlert, type Alert } from '../../lib/alert';
+import type { Alert } from '../../lib/alert';
 import { AlertOutbox } from '../../lib/alertOutbox';
 import { CircuitBreaker } from '../../lib/circuitBreaker';
 import { DEFAULT_DELIVERY_OPTIONS } from '../../lib/deliverNotification';
 import { parseDestinations } from '../../lib/destination';
 import { createBatchHandler } from '../../lib/eventHubBatchHandler';
-import { findGuestInvitation } from '../../lib/guestInvitation';
-import { normalizeAuditRecord } from '../../lib/normalizeAuditRecord';
 import { OutboxAlertSink } from '../../lib/outboxAlertSink';
 import { OutboxDeliverer } from '../../lib/outboxDeliverer';
 import { createTableClient } from '../../lib/tableServiceClients';
 import { TeamsRateLimiter } from '../../lib/teamsRateLimiter';
-import { invitationRecord, inviterNumber } from '../support/auditStream';
 import { startFlakyReceiver, type FlakyReceiver } from '../support/flakyReceiver';
 import {
   allowlist,
@@ -25,6 +22,7 @@ import {
   TEAMS_PATH,
   WEBHOOK_PATH,
   type LogLine,
+  unapprovedAlert,
 } from '../support/reliabilityHarness';
 import { testTablesConnectionString } from '../support/testTables';
 
@@ -39,10 +37,7 @@ afterEach(async () => {
 });
 
 function alertFor(key: string): Alert {
-  const outcome = normalizeAuditRecord(invitationRecord(key, inviterNumber(850), at));
-  const invitation = outcome.kind === 'audit' ? findGuestInvitation(outcome.record) : undefined;
-
-  return buildAlert(invitation!, 'not-approved', at);
+  return unapprovedAlert(key, 850, at);
 }
 
 describe('what Table Storage refuses', () => {

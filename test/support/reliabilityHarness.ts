@@ -6,8 +6,11 @@ import {
   type DetectorRuntime,
   type RuntimeOverrides,
 } from '../../lib/detectorRuntime';
+import { buildAlert, type Alert } from '../../lib/alert';
 import { StaticAllowlist } from '../../lib/cachedAllowlist';
 import { createBatchHandler } from '../../lib/eventHubBatchHandler';
+import { findGuestInvitation } from '../../lib/guestInvitation';
+import { normalizeAuditRecord } from '../../lib/normalizeAuditRecord';
 import { eventHubMessage, invitationRecord, inviterNumber, type Inviter } from './auditStream';
 import type { FlakyReceiver } from './flakyReceiver';
 import { uniqueTableName } from './testTables';
@@ -192,4 +195,15 @@ export function timerContext(logs: LogLine[]): InvocationContext {
     functionName: 'redeliverAlerts',
     logHandler: (level, ...args) => logs.push({ level, text: args.map(String).join(' ') }),
   });
+}
+
+/** The alert the detector builds for an invitation by a numbered inviter nobody approved. */
+export function unapprovedAlert(key: string, inviter: number, at: Date): Alert {
+  const outcome = normalizeAuditRecord(invitationRecord(key, inviterNumber(inviter), at));
+  const invitation = outcome.kind === 'audit' ? findGuestInvitation(outcome.record) : undefined;
+  if (invitation === undefined) {
+    throw new Error(`the invitation record ${key} did not read as an invitation`);
+  }
+
+  return buildAlert(invitation, 'not-approved', at);
 }
