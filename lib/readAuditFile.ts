@@ -324,7 +324,8 @@ function parseMessage(error: unknown): string {
     return 'parse error';
   }
 
+  // Node 22 adds "(line 1 column 248)" where Node 20 stops at the position: one message for both.
   return error.message.startsWith('Unexpected token')
     ? 'Unexpected token'
-    : error.message.slice(0, 120);
+    : error.message.replace(/ \(line \d+ column \d+\)$/, '').slice(0, 120);
 }
