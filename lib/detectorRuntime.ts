@@ -1,9 +1,12 @@
+import { retryChangeNotices, type ChangeNoticeRetryReport } from './adminApi/retryChangeNotices';
+import { TableAllowlistAuditLog } from './adminApi/tableAllowlistAuditLog';
 import { AlertOutbox } from './alertOutbox';
 import { DirectAlertSink, type AlertSink } from './alertSink';
 import { CachedAllowlist, type AllowlistProvider, type AllowlistSource } from './cachedAllowlist';
 import { CircuitBreaker } from './circuitBreaker';
 import { DeadLetterStore } from './deadLetterStore';
 import { longestDeliveryMs, type DeliveryOptions } from './deliverNotification';
+import type { OperatorLog } from './logRedeliveryReport';
 import { OutboxAlertSink } from './outboxAlertSink';
 import { OutboxDeliverer } from './outboxDeliverer';
 import { OutcomeBacklog } from './outcomeBacklog';
@@ -27,6 +30,8 @@ export interface DetectorRuntime {
   outbox: AlertOutbox | undefined;
   /** One redelivery pass over the outbox; without Table Storage there is nothing to do. */
   redeliver(): Promise<RedeliveryReport>;
+  /** One pass over the allowlist-change notices the audit table still owes; logs to `log`. */
+  retryChangeNotices(log: OperatorLog): Promise<ChangeNoticeRetryReport>;
   /**
    * Deliveries acknowledged while storage could not record them, still held in memory to be
    * written (see OutcomeBacklog). Stopping the instance while this is above 0 means those
@@ -59,6 +64,8 @@ export interface RuntimeOverrides {
  */
 const INLINE_MAX_ATTEMPTS = 2;
 const INLINE_MAX_RETRY_AFTER_MS = 10_000;
+/** The longest Retry-After a notice retry waits out before leaving it to the next pass. */
+const NOTICE_MAX_RETRY_AFTER_MS = 10_000;
 /** Beyond the longest single delivery, room for pacing waits and storage round trips. */
 const LEASE_MARGIN_MS = 60_000;
 
@@ -117,6 +124,7 @@ export function createDetectorRuntime(
       deadLetters: undefined,
       outbox: undefined,
       redeliver: () => Promise.resolve(emptyRedeliveryReport()),
+      retryChangeNotices: () => Promise.resolve({ owed: 0, settled: 0, stillOwed: 0, expired: 0 }),
       unrecordedDeliveries: () => 0,
       teamsLimiter,
     };
@@ -154,6 +162,9 @@ export function createDetectorRuntime(
     },
   });
   const redelivery = new OutboxDeliverer({ ...shared, delivery });
+  const auditLog = new TableAllowlistAuditLog(
+    createTableClient(settings.tables, settings.allowlistAuditTable),
+  );
 
   return {
     settings,
@@ -177,6 +188,21 @@ export function createDetectorRuntime(
         leaseMs,
         maxPerDestination: overrides.redeliveryQuota,
         now,
+      }),
+    retryChangeNotices: (log) =>
+      retryChangeNotices({
+        auditLog,
+        destinations: settings.destinations,
+        // One try per destination and pass: the timer comes back every minute.
+        delivery: {
+          ...delivery,
+          maxAttempts: 1,
+          maxRetryAfterMs: Math.min(delivery.maxRetryAfterMs, NOTICE_MAX_RETRY_AFTER_MS),
+        },
+        teamsLimiter,
+        maxAgeMs: reliability.alertMaxAgeMs,
+        now,
+        log,
       }),
     unrecordedDeliveries: () => backlog.size,
     teamsLimiter,

@@ -12,8 +12,13 @@ const MAX_FAILURES_LOGGED = 20;
 /**
  * One summary line per redelivery pass, a warning per failed delivery (a few at most) and an
  * error per alert given up, so an operator can find each one in the dead-letter table.
+ * `notices` counts the change notices the same pass found owed, when it looked.
  */
-export function logRedeliveryReport(report: RedeliveryReport, log: OperatorLog): void {
+export function logRedeliveryReport(
+  report: RedeliveryReport,
+  log: OperatorLog,
+  notices?: number,
+): void {
   for (const expired of report.expired) {
     log.error(JSON.stringify({ event: 'alert-expired', ...expired }));
   }
@@ -38,6 +43,7 @@ export function logRedeliveryReport(report: RedeliveryReport, log: OperatorLog):
       awaitingLeaseGrace: report.awaitingLeaseGrace,
       heldBack: report.heldBack,
       storageErrors: report.storageErrors.length,
+      ...(notices === undefined ? {} : { notices }),
     }),
   );
 }

@@ -1,13 +1,16 @@
 import type { DetectorRuntime } from './detectorRuntime';
 import { logRedeliveryReport, type OperatorLog } from './logRedeliveryReport';
+import { retryNoticesLogged } from './retryNoticesLogged';
 
 /**
  * Local mode's stand-in for the redelivery timer: runs a redelivery pass every `intervalMs`
  * (runs never overlap) until the returned function is called; that function resolves once
- * a pass in progress has finished. A failed pass is logged and the next one tries again.
+ * a pass in progress has finished. Each pass retries the owed change notices after the alerts.
+ * A failed pass is logged and the next one tries again.
  */
 export function startRedeliveryLoop(
-  runtime: Pick<DetectorRuntime, 'redeliver'>,
+  runtime: Pick<DetectorRuntime, 'redeliver'> &
+    Partial<Pick<DetectorRuntime, 'retryChangeNotices'>>,
   intervalMs: number,
   log: OperatorLog = console,
 ): () => Promise<void> {
@@ -18,8 +21,9 @@ export function startRedeliveryLoop(
   const runOnce = async (): Promise<void> => {
     try {
       const report = await runtime.redeliver();
-      if (report.due > 0) {
-        logRedeliveryReport(report, log);
+      const notices = await retryNoticesLogged(runtime, log);
+      if (report.due > 0 || (notices ?? 0) > 0) {
+        logRedeliveryReport(report, log, notices);
       }
     } catch (error) {
       log.error(`Redelivery pass failed: ${error instanceof Error ? error.message : 'unknown'}`);

@@ -1,3 +1,4 @@
+import { destinationKey } from '../alertOutbox';
 import type { DeliveryOptions } from '../deliverNotification';
 import type { Destination } from '../destination';
 import { dispatchNotifications } from '../dispatchNotifications';
@@ -5,9 +6,19 @@ import type { TeamsRateLimiter } from '../teamsRateLimiter';
 import type { AllowlistChange } from './allowlistChange';
 import { allowlistChangeNotification } from './allowlistChangeNotification';
 
-/** Announces allowlist changes; answers with one line per failed delivery (no URLs). */
+/** What one announcement achieved, per destination; no URLs. */
+export interface ChangeNoticeOutcome {
+  /** destinationKey of each destination that did not take the notice. */
+  undelivered: string[];
+  /** One line per failed delivery, for the log. */
+  failures: string[];
+}
+
+/** Announces allowlist changes to destinations known by their stable keys. */
 export interface AllowlistChangeNotifier {
-  announce(change: AllowlistChange): Promise<string[]>;
+  /** destinationKey of every destination a notice is owed to. */
+  destinationKeys(): string[];
+  announce(change: AllowlistChange): Promise<ChangeNoticeOutcome>;
 }
 
 /** Sends each change notice to the alert destinations, the same way alerts travel. */
@@ -19,9 +30,13 @@ export class DestinationChangeNotifier implements AllowlistChangeNotifier {
     private readonly teamsLimiter?: TeamsRateLimiter,
   ) {}
 
-  async announce(change: AllowlistChange): Promise<string[]> {
+  destinationKeys(): string[] {
+    return this.destinations.map(destinationKey);
+  }
+
+  async announce(change: AllowlistChange): Promise<ChangeNoticeOutcome> {
     if (this.destinations.length === 0) {
-      return [];
+      return { undelivered: [], failures: [] };
     }
 
     const report = await dispatchNotifications(
@@ -31,8 +46,16 @@ export class DestinationChangeNotifier implements AllowlistChangeNotifier {
       this.teamsLimiter,
     );
 
-    return report.outcomes
-      .filter((outcome) => !outcome.delivered)
-      .map((outcome) => outcome.error?.message ?? `not delivered to ${outcome.destination}`);
+    // One notification, so the outcomes come in the order of the destinations.
+    const undelivered = this.destinations.filter(
+      (_destination, index) => report.outcomes[index]?.delivered !== true,
+    );
+
+    return {
+      undelivered: undelivered.map(destinationKey),
+      failures: report.outcomes
+        .filter((outcome) => !outcome.delivered)
+        .map((outcome) => outcome.error?.message ?? `not delivered to ${outcome.destination}`),
+    };
   }
 }

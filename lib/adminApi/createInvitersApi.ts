@@ -8,7 +8,7 @@ import type {
   TableAllowlistStore,
 } from '../tableAllowlistStore';
 import type { AllowlistAction, AllowlistChange } from './allowlistChange';
-import type { AllowlistChangeNotifier } from './allowlistChangeNotifier';
+import type { AllowlistChangeNotifier, ChangeNoticeOutcome } from './allowlistChangeNotifier';
 import { ApiProblem } from './apiProblem';
 import { emptyResponse, jsonResponse, problemResponse, type ApiResponse } from './apiResponse';
 import { authorizeCaller, type Access, type Caller } from './authorizeCaller';
@@ -127,7 +127,10 @@ export function createInvitersApi(dependencies: InvitersApiDependencies): Invite
     storage: InvitersStorage,
     context: InvocationContext,
   ): Promise<void> => {
-    const audit = await writeAuditRecord(storage.auditLog, change);
+    // The record owes the notice to every destination until the announcement says otherwise,
+    // so a notice lost with this instance is still sent by the redelivery timer.
+    const owed = dependencies.notifier.destinationKeys();
+    const audit = await writeAuditRecord(storage.auditLog, change, owed);
     if (audit.written && audit.earlierFailures.length > 0) {
       context.warn(
         `Audit record ${change.id} written on attempt ${audit.attempts} after: ` +
@@ -142,14 +145,18 @@ export function createInvitersApi(dependencies: InvitersApiDependencies): Invite
       );
     }
 
-    let failures: string[];
+    let notice: ChangeNoticeOutcome;
     try {
-      failures = await dependencies.notifier.announce(change);
+      notice = await dependencies.notifier.announce(change);
     } catch (error) {
-      failures = [describeError(error)];
+      notice = { undelivered: owed, failures: [describeError(error)] };
     }
+    const failures = notice.failures;
     for (const failure of failures) {
       context.error(`Allowlist change notice ${change.id} not delivered: ${failure}`);
+    }
+    if (audit.written && owed.length > 0) {
+      await recordNoticeState(storage, change, audit.etag, notice, context);
     }
 
     dependencies.onChange?.(change);
@@ -169,6 +176,35 @@ export function createInvitersApi(dependencies: InvitersApiDependencies): Invite
 
     if (!audit.written) {
       throw auditUnavailable(change, audit.attempts, failures.length, context.invocationId);
+    }
+  };
+
+  /** A notice whose state cannot be recorded is sent again later: a duplicate, not a loss. */
+  const recordNoticeState = async (
+    storage: InvitersStorage,
+    change: AllowlistChange,
+    etag: string | undefined,
+    notice: ChangeNoticeOutcome,
+    context: InvocationContext,
+  ): Promise<void> => {
+    const retried = 'the redelivery timer sends it again to every destination';
+    if (etag === undefined) {
+      context.warn(`Notice state of audit record ${change.id} not recorded (no ETag); ${retried}`);
+
+      return;
+    }
+
+    try {
+      await storage.auditLog.recordNoticeState(change, etag, {
+        pending: notice.undelivered,
+        attempts: 1,
+        lastError: notice.failures.join('; '),
+      });
+    } catch (error) {
+      context.warn(
+        `Notice state of audit record ${change.id} not recorded (${describeError(error)}); ` +
+          retried,
+      );
     }
   };
 

@@ -13,7 +13,8 @@ import { TableAllowlistAuditLog } from './tableAllowlistAuditLog';
 
 /**
  * The caller waits for the notice, so it is tried briefly: a dead destination delays the answer
- * by two timeouts at most. A notice that still fails is logged, never retried later.
+ * by two timeouts at most. A notice that still fails is owed by its audit record and retried by
+ * the redelivery timer (retryChangeNotices).
  */
 const NOTICE_MAX_ATTEMPTS = 2;
 const NOTICE_MAX_RETRY_AFTER_MS = 10_000;

@@ -4,11 +4,14 @@ import { odata, type TableClient, type TableEntityResult } from '@azure/data-tab
 import { z } from 'zod';
 
 import { describeIssues, storedInstantSchema } from '../allowlistEntry';
+import { isNotFound } from '../tableErrorStatus';
 import { decodeTableKey, encodeTableKey } from '../tableKey';
 import type { AllowlistChange } from './allowlistChange';
 
 /** The largest JavaScript date in milliseconds; row keys count down from it. */
 const MAX_TIME_MS = 8_640_000_000_000_000;
+/** Failure lines are for the operator; a short excerpt says enough. */
+const MAX_NOTICE_ERROR_LENGTH = 1000;
 
 interface AuditEntity {
   partitionKey: string;
@@ -24,6 +27,26 @@ interface AuditEntity {
   changedAt: string;
   clientIp?: string;
   invocationId: string;
+  /** destinationKey of each destination still owed the change notice, comma-separated. */
+  noticePending?: string;
+  /** Announcements made so far: the one made with the change, then one per retry pass. */
+  noticeAttempts?: number;
+  /** The last failure lines, by destination label (never a URL). */
+  noticeLastError?: string;
+}
+
+/** Where a change notice stands. */
+export interface NoticeState {
+  pending: string[];
+  attempts: number;
+  lastError: string;
+}
+
+/** A change whose notice some destinations still owe, with the ETag it was read at. */
+export interface OwedNotice {
+  change: AllowlistChange;
+  state: NoticeState;
+  etag: string;
 }
 
 export interface AuditPage {
@@ -92,11 +115,15 @@ export class TableAllowlistAuditLog {
     await this.client.createTable();
   }
 
-  /** `abortSignal` bounds the write, the Tables client's own retries included. */
+  /**
+   * `abortSignal` bounds the write, the Tables client's own retries included; `noticePending`
+   * lists the destinations the notice is owed to. Answers the new entity's ETag.
+   */
   async append(
     change: AllowlistChange,
-    options: { abortSignal?: AbortSignal } = {},
-  ): Promise<void> {
+    options: { abortSignal?: AbortSignal; noticePending?: string[] } = {},
+  ): Promise<string | undefined> {
+    const { noticePending = [], ...requestOptions } = options;
     const entity: AuditEntity = {
       partitionKey: encodeTableKey(change.inviter),
       rowKey: change.id,
@@ -105,6 +132,9 @@ export class TableAllowlistAuditLog {
       changedBy: change.changedBy,
       changedAt: change.changedAt,
       invocationId: change.invocationId,
+      noticePending: noticePending.join(','),
+      noticeAttempts: 0,
+      noticeLastError: '',
     };
     if (change.before !== null) entity.before = JSON.stringify(change.before);
     if (change.after !== null) entity.after = JSON.stringify(change.after);
@@ -113,7 +143,71 @@ export class TableAllowlistAuditLog {
     if (change.clientIp !== null) entity.clientIp = change.clientIp;
 
     // Create, never upsert: an audit record is written once and never replaced.
-    await this.client.createEntity(entity, options);
+    const created = await this.client.createEntity(entity, requestOptions);
+
+    return created.etag;
+  }
+
+  /** Records where a change's notice stands, if the entity is still at `etag`; throws 412. */
+  async recordNoticeState(
+    change: Pick<AllowlistChange, 'inviter' | 'id'>,
+    etag: string,
+    state: NoticeState,
+  ): Promise<void> {
+    await this.client.updateEntity(
+      {
+        partitionKey: encodeTableKey(change.inviter),
+        rowKey: change.id,
+        noticePending: state.pending.join(','),
+        noticeAttempts: state.attempts,
+        noticeLastError: state.lastError.slice(0, MAX_NOTICE_ERROR_LENGTH),
+      },
+      'Merge',
+      { etag },
+    );
+  }
+
+  /**
+   * Every change whose notice is still owed somewhere, across inviters. The audit table is
+   * small, so one filtered scan is enough; a table not created yet owes nothing.
+   */
+  async listOwedNotices(): Promise<{ owed: OwedNotice[]; problems: string[] }> {
+    const owed: OwedNotice[] = [];
+    const problems: string[] = [];
+    try {
+      const entities = this.client.listEntities<AuditEntity>({
+        queryOptions: { filter: odata`noticePending ne ${''}` },
+      });
+      for await (const entity of entities) {
+        const pending = (entity.noticePending ?? '').split(',').filter((key) => key !== '');
+        if (pending.length === 0) {
+          continue;
+        }
+
+        const read = readAuditEntity(entity);
+        if (typeof read === 'string') {
+          problems.push(read);
+        } else {
+          owed.push({
+            change: read,
+            state: {
+              pending,
+              attempts: entity.noticeAttempts ?? 0,
+              lastError: entity.noticeLastError ?? '',
+            },
+            etag: entity.etag,
+          });
+        }
+      }
+    } catch (error) {
+      // A query answers 404 only for a missing table; its error code is not always parsed
+      // from the answer's body (Azurite answers a query in JSON), so the status decides.
+      if (!isNotFound(error)) {
+        throw error;
+      }
+    }
+
+    return { owed, problems };
   }
 
   /** One page of an inviter's history, newest first. */

@@ -13,13 +13,15 @@ const BACKOFF_MS = [100, 300];
 export const AUDIT_WRITE_ATTEMPTS = ATTEMPT_TIMEOUTS_MS.length;
 
 export type AuditWriteOutcome =
-  | { written: true; attempts: number; earlierFailures: unknown[] }
+  /** `etag` is undefined when an earlier try landed unseen. */
+  | { written: true; attempts: number; earlierFailures: unknown[]; etag: string | undefined }
   | { written: false; attempts: number; error: unknown };
 
-/** Writes one audit record, retrying briefly; never throws. */
+/** Writes one audit record owing its notice to `noticePending`, retrying briefly; never throws. */
 export async function writeAuditRecord(
   auditLog: TableAllowlistAuditLog,
   change: AllowlistChange,
+  noticePending: string[] = [],
 ): Promise<AuditWriteOutcome> {
   const failures: unknown[] = [];
   for (let attempt = 1; attempt <= AUDIT_WRITE_ATTEMPTS; attempt += 1) {
@@ -29,14 +31,17 @@ export async function writeAuditRecord(
 
     try {
       const timeoutMs = ATTEMPT_TIMEOUTS_MS[attempt - 1] ?? 0;
-      await auditLog.append(change, { abortSignal: AbortSignal.timeout(timeoutMs) });
+      const etag = await auditLog.append(change, {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+        noticePending,
+      });
 
-      return { written: true, attempts: attempt, earlierFailures: failures };
+      return { written: true, attempts: attempt, earlierFailures: failures, etag };
     } catch (error) {
       // A try that timed out or lost its answer may have been written all the same. The
       // record's id is random, so "already exists" on a retry can only be that earlier try.
       if (attempt > 1 && isAlreadyExists(error)) {
-        return { written: true, attempts: attempt, earlierFailures: failures };
+        return { written: true, attempts: attempt, earlierFailures: failures, etag: undefined };
       }
       failures.push(error);
     }

@@ -196,7 +196,8 @@ export async function startLocalApp(options: LocalAppOptions): Promise<RunningLo
     port = (server.address() as AddressInfo).port;
     origin = `http://${LOCAL_HOST}:${port}`;
 
-    // The redelivery timer's stand-in: pending alerts are retried while serve runs.
+    // The redelivery timer's stand-in: pending alerts and change notices are retried while
+    // serve runs.
     const stopRedelivery = startRedeliveryLoop(
       detector,
       detector.settings.reliability.localRedeliveryIntervalMs,

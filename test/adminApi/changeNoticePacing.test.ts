@@ -47,12 +47,15 @@ describe('allowlist-change notices and Teams pacing', () => {
     };
     const notifier = new DestinationChangeNotifier(destinations, DEFAULT_DELIVERY_OPTIONS, limiter);
 
-    const failures = await Promise.all([
+    const outcomes = await Promise.all([
       notifier.announce(change('1')),
       notifier.announce(change('2')),
     ]);
 
-    expect(failures).toEqual([[], []]);
+    expect(outcomes).toEqual([
+      { undelivered: [], failures: [] },
+      { undelivered: [], failures: [] },
+    ]);
     expect(turns).toEqual(['/teams', '/teams']);
     expect(receiver.requests.map((request) => request.path).sort()).toEqual([
       '/hook',

@@ -946,7 +946,10 @@ describe('admin API: storage trouble', () => {
   it('still answers the change when the notice cannot be sent, and logs that', async () => {
     const api = createHarness({
       now: clock,
-      notifier: { announce: () => Promise.reject(new Error('teams#1 is down')) },
+      notifier: {
+        destinationKeys: () => [],
+        announce: () => Promise.reject(new Error('teams#1 is down')),
+      },
     });
 
     const response = await api.send('PUT', entryPath(PARTNER_LEAD), { json: TERMS });

@@ -191,10 +191,11 @@ export function createHarness(
   const notices: AllowlistChange[] = [];
   const logs: LogLine[] = [];
   const notifier: AllowlistChangeNotifier = {
+    destinationKeys: () => [],
     announce: (change) => {
       notices.push(change);
 
-      return Promise.resolve([]);
+      return Promise.resolve({ undelivered: [], failures: [] });
     },
   };
   const api = createInvitersApi({ storage, notifier, env: APP_SERVICE_WITH_AUTH, ...overrides });
