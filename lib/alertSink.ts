@@ -3,7 +3,9 @@ import { alertNotification } from './alertCard';
 import type { DeliveryOptions } from './deliverNotification';
 import type { Destination } from './destination';
 import { dispatchNotifications } from './dispatchNotifications';
+import type { DeliveryBudget } from './deliveryBudget';
 import type { TeamsRateLimiter } from './teamsRateLimiter';
+import type { UnstoredAlert } from './unstoredAlert';
 
 export interface AlertSinkReport {
   delivered: number;
@@ -19,11 +21,14 @@ export interface AlertSinkReport {
    * handler throws it, so the trigger's retry policy does); claims keep that from resending.
    */
   retryableError?: Error;
-  /** Alerts that could not be stored (sent without a claim when it was the last retry). */
-  unstored?: Alert[];
+  /**
+   * Alerts that could not be stored, each with where it was sent without a claim (on the last
+   * retry, or when storage refused it) and where not.
+   */
+  unstored?: UnstoredAlert[];
 }
 
-export interface SendOptions {
+export interface SendOptions extends DeliveryBudget {
   /**
    * This is the trigger's last retry: an alert that cannot be stored is sent without a claim
    * rather than lost (a later redelivery of the same records may then send it again).

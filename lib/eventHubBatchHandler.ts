@@ -7,7 +7,7 @@ import type { AlertSink, AlertSinkReport, SendOptions } from './alertSink';
 import { decodeEventBody, elementsOf, UnparsableElement } from './auditInput';
 import type { AllowlistProvider } from './cachedAllowlist';
 import type { UnreadableRecord, UnreadableRecordSink } from './deadLetterStore';
-import { remainingBudgetMs, type DeliveryBudget } from './deliveryBudget';
+import { remainingBudgetMs } from './deliveryBudget';
 import {
   addSummaries,
   detectInvitations,
@@ -17,7 +17,6 @@ import {
 } from './detectInvitations';
 import { guestInvitationRule } from './detectionRule';
 import { cutText } from './storableText';
-import { unstoredAlertsOf } from './unstoredAlert';
 
 export interface BatchHandlerDependencies {
   allowlist: AllowlistProvider;
@@ -144,7 +143,7 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
       }
     }
 
-    const sendOptions: SendOptions & DeliveryBudget = {
+    const sendOptions: SendOptions = {
       finalAttempt,
       budgetMs: remainingBudgetMs(startedAt, now()),
     };
@@ -154,7 +153,7 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
     }
     storageError ??= delivery.retryableError;
 
-    const unstoredAlerts = unstoredAlertsOf(delivery);
+    const unstoredAlerts = delivery.unstored ?? [];
     const summary = summaryOf({
       invocationId: context.invocationId,
       partition: metadata.partitionId,
@@ -163,7 +162,7 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
       detection,
       delivery,
       deadLettered,
-      unstored: Math.max(unstoredAlerts.length, delivery.unstored?.length ?? 0),
+      unstored: unstoredAlerts.length,
       storageFailed: storageError !== undefined,
     });
     context.log(JSON.stringify(summary));
@@ -183,12 +182,6 @@ export function createBatchProcessor(dependencies: BatchHandlerDependencies) {
           alert: entry.alert,
         }),
       );
-    }
-    const described = new Set(unstoredAlerts.map((entry) => entry.alert.alertId));
-    for (const alert of delivery.unstored ?? []) {
-      if (!described.has(alert.alertId)) {
-        context.error(JSON.stringify({ event: 'alert-unstored', finalAttempt, alert }));
-      }
     }
 
     if (storageError !== undefined) {

@@ -3,12 +3,11 @@ import { AlertNotStorableError } from './alertNotStorableError';
 import { destinationKey, type AlertOutbox, type ClaimOutcome } from './alertOutbox';
 import type { AlertSink, AlertSinkReport, SendOptions } from './alertSink';
 import { boundAlert } from './boundAlert';
-import type { DeliveryBudget } from './deliveryBudget';
 import type { Destination } from './destination';
 import { mapWithConcurrency } from './mapWithConcurrency';
 import type { DeliveryWork, OutboxDeliverer } from './outboxDeliverer';
 import { StorageUnavailableError } from './storageUnavailableError';
-import type { UnstoredAlert, UnstoredAlertsReport, UnstoredCause } from './unstoredAlert';
+import type { UnstoredAlert, UnstoredCause } from './unstoredAlert';
 
 export interface OutboxAlertSinkOptions {
   outbox: AlertOutbox;
@@ -45,10 +44,7 @@ export class OutboxAlertSink implements AlertSink {
     this.now = options.now ?? (() => new Date());
   }
 
-  async send(
-    alerts: Alert[],
-    sendOptions: SendOptions & DeliveryBudget = {},
-  ): Promise<AlertSinkReport & UnstoredAlertsReport> {
+  async send(alerts: Alert[], sendOptions: SendOptions = {}): Promise<AlertSinkReport> {
     const startedAt = this.now();
     await this.options.deliverer.flushBacklog();
 
@@ -154,9 +150,7 @@ export class OutboxAlertSink implements AlertSink {
       duplicates,
       pending: report.failed + report.postponed,
       ...(storageError !== undefined ? { retryableError: storageError } : {}),
-      ...(unstored.length > 0
-        ? { unstored: unstored.map((entry) => entry.alert), unstoredAlerts }
-        : {}),
+      ...(unstored.length > 0 ? { unstored: unstoredAlerts } : {}),
     };
   }
 }

@@ -1,5 +1,4 @@
 import type { Alert } from './alert';
-import type { AlertSinkReport } from './alertSink';
 
 /** Why an alert is not in the outbox. */
 export type UnstoredCause = 'storage-unavailable' | 'storage-refused';
@@ -15,14 +14,4 @@ export interface UnstoredAlert {
   problem: string;
   sentTo: string[];
   notSentTo: string[];
-}
-
-/** What the outbox sink adds to its report; other sinks store nothing, so have none. */
-export interface UnstoredAlertsReport {
-  unstoredAlerts?: UnstoredAlert[];
-}
-
-/** The sink's account of alerts it could not store, when it is a sink that stores them. */
-export function unstoredAlertsOf(report: AlertSinkReport): UnstoredAlert[] {
-  return (report as AlertSinkReport & UnstoredAlertsReport).unstoredAlerts ?? [];
 }
