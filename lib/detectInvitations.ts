@@ -33,12 +33,23 @@ export interface DetectionResult {
   alerts: Alert[];
   problems: DetectionProblem[];
   summary: DetectionSummary;
+  /**
+   * Invitations not approved whose alert was already raised (the same record read again, in
+   * this call or an earlier one given the same AlertedIds), so not raised twice.
+   */
+  repeated: number;
   /** Set when the allowlist could not be read; every invitation then alerts. */
   allowlistError?: string;
 }
 
 export function emptySummary(): DetectionSummary {
   return { records: 0, invitations: 0, approved: 0, alerts: 0, unreadable: 0, ignored: 0 };
+}
+
+/** The alert ids already raised, that the same record must not raise again; a Set will do. */
+export interface AlertedIds {
+  has(alertId: string): boolean;
+  add(alertId: string): void;
 }
 
 /**
@@ -50,6 +61,7 @@ export async function detectInvitations(
   elements: Iterable<LocatedElement>,
   allowlist: AllowlistProvider,
   now: Date,
+  alerted: AlertedIds = new Set<string>(),
 ): Promise<DetectionResult> {
   const summary = emptySummary();
   const problems: DetectionProblem[] = [];
@@ -83,7 +95,7 @@ export async function detectInvitations(
   }
 
   summary.invitations = invitations.length;
-  const result: DetectionResult = { alerts: [], problems, summary };
+  const result: DetectionResult = { alerts: [], problems, summary, repeated: 0 };
   if (invitations.length === 0) {
     return result;
   }
@@ -95,9 +107,8 @@ export async function detectInvitations(
     result.allowlistError = error instanceof Error ? error.message : String(error);
   }
 
-  // The same record can come twice in one batch (an export and a stream overlapping, or a
-  // message sent twice); it alerts once.
-  const alertIds = new Set<string>();
+  // The same record can come twice (an export and a stream overlapping, or a message sent
+  // twice); it alerts once.
   for (const invitation of invitations) {
     const decision = evaluateApproval(invitation, current, now);
     if (decision.approved) {
@@ -105,8 +116,10 @@ export async function detectInvitations(
       continue;
     }
     const alert = buildAlert(invitation, decision.reason, now);
-    if (!alertIds.has(alert.alertId)) {
-      alertIds.add(alert.alertId);
+    if (alerted.has(alert.alertId)) {
+      result.repeated += 1;
+    } else {
+      alerted.add(alert.alertId);
       result.alerts.push(alert);
     }
   }

@@ -248,9 +248,10 @@ async function detectByMessage(
     alerts: [],
     problems: [],
     summary: emptySummary(),
+    repeated: 0,
     overflowing: [],
   };
-  const alertIds = new Set<string>();
+  const alerted = new Set<string>();
 
   for (let index = 0; index < batch.length; index += 1) {
     const where = messageWhere(index, metadata.sequenceNumbers[index]);
@@ -258,21 +259,17 @@ async function detectByMessage(
       elementsOf(decodeEventBody(batch[index]), where, index),
       allowlist,
       now,
+      alerted,
     );
     addSummaries(result.summary, message.summary);
     result.allowlistError ??= message.allowlistError;
-    for (const alert of message.alerts) {
-      if (!alertIds.has(alert.alertId)) {
-        alertIds.add(alert.alertId);
-        result.alerts.push(alert);
-      }
-    }
+    result.alerts.push(...message.alerts);
+    result.repeated += message.repeated;
     result.problems.push(...message.problems.slice(0, MAX_DEAD_LETTERS_PER_MESSAGE));
     if (message.problems.length > MAX_DEAD_LETTERS_PER_MESSAGE) {
       result.overflowing.push({ messageIndex: index, where, unreadable: message.problems.length });
     }
   }
-  result.summary.alerts = result.alerts.length;
 
   return result;
 }

@@ -6,7 +6,12 @@ import type { LocatedElement } from '../auditInput';
 import { StaticAllowlist, type AllowlistProvider } from '../cachedAllowlist';
 import { ConfigurationError } from '../configurationError';
 import { parseDestinations } from '../destination';
-import { addSummaries, detectInvitations, emptySummary } from '../detectInvitations';
+import {
+  addSummaries,
+  detectInvitations,
+  emptySummary,
+  type AlertedIds,
+} from '../detectInvitations';
 import { createDetectorRuntime } from '../detectorRuntime';
 import { readAllowlistFile } from '../readAllowlistFile';
 import { readAuditFile, UnreadableFileError } from '../readAuditFile';
@@ -93,22 +98,25 @@ export const scanCommand: CliCommand = async (args, io) => {
   let duplicates = 0;
 
   let rememberingStopped = false;
-  const remember = (alertId: string): void => {
-    if (emittedAlertIds.size < MAX_REMEMBERED_ALERT_IDS) {
-      emittedAlertIds.add(alertId);
+  const alerted: AlertedIds = {
+    has: (alertId) => emittedAlertIds.has(alertId),
+    add: (alertId) => {
+      if (emittedAlertIds.size < MAX_REMEMBERED_ALERT_IDS) {
+        emittedAlertIds.add(alertId);
 
-      return;
-    }
-    if (!rememberingStopped) {
-      rememberingStopped = true;
-      io.stderr.write(
-        `remembered ${MAX_REMEMBERED_ALERT_IDS} alert ids; later alerts are not checked for repeats\n`,
-      );
-    }
+        return;
+      }
+      if (!rememberingStopped) {
+        rememberingStopped = true;
+        io.stderr.write(
+          `remembered ${MAX_REMEMBERED_ALERT_IDS} alert ids; later alerts are not checked for repeats\n`,
+        );
+      }
+    },
   };
 
   const evaluate = async (chunk: LocatedElement[]): Promise<void> => {
-    const result = await detectInvitations(chunk, allowlist, new Date());
+    const result = await detectInvitations(chunk, allowlist, new Date(), alerted);
     addSummaries(summary, result.summary);
     for (const problem of result.problems) {
       if (problemsShown < MAX_PROBLEMS_SHOWN) {
@@ -119,18 +127,11 @@ export const scanCommand: CliCommand = async (args, io) => {
     if (result.allowlistError !== undefined) {
       io.stderr.write(`allowlist unavailable, every invitation alerts: ${result.allowlistError}\n`);
     }
-    // detectInvitations already drops repeats within a chunk: each invitation it read was
-    // approved, alerted, or such a repeat.
-    const { invitations, approved, alerts } = result.summary;
-    const fresh = result.alerts.filter((alert) => !emittedAlertIds.has(alert.alertId));
-    const repeated = result.alerts.length - fresh.length;
-    duplicates += invitations - approved - alerts + repeated;
-    summary.alerts -= repeated;
-    for (const alert of fresh) {
-      remember(alert.alertId);
+    duplicates += result.repeated;
+    for (const alert of result.alerts) {
       await write(io, format === 'ndjson' ? `${JSON.stringify(alert)}\n` : describeAlert(alert));
     }
-    const report = await sink.send(fresh);
+    const report = await sink.send(result.alerts);
     delivered += report.delivered;
     deliveryFailures += report.failed;
     for (const failure of report.failures) {
