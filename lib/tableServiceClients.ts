@@ -36,7 +36,8 @@ export function createTableServiceClient(connection: TablesConnection): TableSer
   });
 }
 
-function tableEndpointOf(connectionString: string): string {
+/** The table endpoint a connection string names, as the SDK reads it; '' when none. */
+export function tableEndpointOf(connectionString: string): string {
   if (/UseDevelopmentStorage=true/i.test(connectionString)) {
     return 'http://127.0.0.1:10002/';
   }

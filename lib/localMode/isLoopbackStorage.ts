@@ -1,4 +1,4 @@
-import type { TablesConnection } from '../tableServiceClients';
+import { tableEndpointOf, type TablesConnection } from '../tableServiceClients';
 
 /** 127.0.0.0/8, localhost and ::1: where Azurite runs on a developer's machine. */
 const LOOPBACK_HOST = /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])$/i;
@@ -9,17 +9,11 @@ const LOOPBACK_HOST = /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])$/i;
  * naming an account in Azure, is shared Table Storage.
  */
 export function isLoopbackStorage(connection: TablesConnection): boolean {
-  if (connection.kind === 'connection-string') {
-    if (/(?:^|;)\s*UseDevelopmentStorage\s*=\s*true\s*(?:;|$)/i.test(connection.connectionString)) {
-      return true;
-    }
-
-    const endpoint = /(?:^|;)\s*TableEndpoint\s*=\s*([^;]+)/i.exec(connection.connectionString);
-
-    return endpoint?.[1] !== undefined && hasLoopbackHost(endpoint[1].trim());
-  }
-
-  return hasLoopbackHost(connection.endpoint);
+  return hasLoopbackHost(
+    connection.kind === 'connection-string'
+      ? tableEndpointOf(connection.connectionString)
+      : connection.endpoint,
+  );
 }
 
 function hasLoopbackHost(url: string): boolean {
